@@ -1,0 +1,47 @@
+# Two commands on a fresh clone: `make run` (serve the demo hospital) and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+HIS_PORT ?= 8000
+HIS_WORKERS ?= 4
+STAMP := $(VENV)/.installed
+
+.PHONY: venv run serve test lint format migrate seed clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed: $(PYTHON) was not found (set PYTHON=...)."; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+migrate: venv
+	$(BIN)/python manage.py migrate --noinput
+
+seed: migrate
+	$(BIN)/python manage.py seed_demo --once
+
+run: seed
+	$(BIN)/python manage.py ensure_demo_admin
+	HIS_DEBUG=$${HIS_DEBUG:-1} $(BIN)/python manage.py runserver 127.0.0.1:$(HIS_PORT)
+
+serve: venv
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(BIN)/gunicorn his.wsgi:application --bind $${HIS_BIND:-127.0.0.1:$(HIS_PORT)} --workers $(HIS_WORKERS) --access-logfile -
+
+test: venv
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: venv
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) db.sqlite3* media staticfiles .pytest_cache

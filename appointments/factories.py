@@ -1,0 +1,152 @@
+"""Factories shared by the tests and by `seed_demo`."""
+
+import datetime as dt
+
+import factory
+from django.utils import timezone
+
+from appointments import models
+from centers.factories import LocationFactory
+
+
+class ResourceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.Resource
+        django_get_or_create = ("lid",)
+
+    lid = factory.Sequence(lambda n: f"D{n + 1}")
+    first_name = factory.Faker("first_name", locale="es_ES")
+    second_name = factory.Faker("last_name", locale="es_ES")
+    mobile_phone = factory.Faker("phone_number", locale="es_ES")
+    email = factory.LazyAttribute(lambda o: f"{o.lid.lower()}@hospital.example.org")
+    location = factory.SubFactory(LocationFactory)
+    web_enabled = True
+    availabilities_step = None
+
+
+class ActivityGroupFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.ActivityGroup
+        django_get_or_create = ("lid",)
+
+    lid = factory.Sequence(lambda n: f"G{n + 1}")
+    name = factory.Sequence(lambda n: f"Especialidad {n + 1}")
+
+
+class ActivityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.Activity
+        django_get_or_create = ("lid",)
+
+    lid = factory.Sequence(lambda n: f"ACT{n + 1}")
+    name = factory.Sequence(lambda n: f"Consulta {n + 1}")
+    group = factory.SubFactory(ActivityGroupFactory)
+    duration = 15
+    price = factory.Faker("pydecimal", left_digits=3, right_digits=2, positive=True, min_value=20, max_value=200)
+    web_enabled = True
+
+
+class InsuranceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.Insurance
+        django_get_or_create = ("lid",)
+
+    lid = factory.Sequence(lambda n: f"INS{n + 1}")
+    name = factory.Sequence(lambda n: f"Aseguradora {n + 1}")
+    web_enabled = True
+
+
+class ResourceActivityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.ResourceActivity
+        django_get_or_create = ("resource", "activity")
+
+    resource = factory.SubFactory(ResourceFactory)
+    activity = factory.SubFactory(ActivityFactory)
+    duration = None
+    price = None
+
+
+class InsuranceActivityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.InsuranceActivity
+        django_get_or_create = ("insurance", "activity")
+
+    insurance = factory.SubFactory(InsuranceFactory)
+    activity = factory.SubFactory(ActivityFactory)
+    price = None
+
+
+class InsuranceResourceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.InsuranceResource
+        django_get_or_create = ("insurance", "resource")
+
+    insurance = factory.SubFactory(InsuranceFactory)
+    resource = factory.SubFactory(ResourceFactory)
+
+
+class AvailabilityRuleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.AvailabilityRule
+        django_get_or_create = ("lid",)
+
+    lid = factory.Sequence(lambda n: f"R{n + 1}")
+    resource = factory.SubFactory(ResourceFactory)
+    weekday = models.Weekday.MONDAY
+    start_time = dt.time(9, 0)
+    end_time = dt.time(13, 0)
+    valid_from = None
+    valid_to = None
+
+    @factory.post_generation
+    def activities(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.activities.set(extracted)
+
+
+class AbsenceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.Absence
+
+    resource = factory.SubFactory(ResourceFactory)
+    center = None
+    start = factory.LazyFunction(timezone.now)
+    end = factory.LazyAttribute(lambda o: o.start + dt.timedelta(days=1))
+    reason = "Vacaciones"
+
+
+class PatientFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.Patient
+
+    lid = factory.Sequence(lambda n: f"P{n + 1}")
+    tid = None
+    first_name = factory.Faker("first_name", locale="es_ES")
+    second_name = factory.Faker("last_name", locale="es_ES")
+    third_name = factory.Faker("last_name", locale="es_ES")
+    id_number = factory.Sequence(lambda n: f"{n + 10000000:08d}{'TRWAGMYFPDXBNJZSQVHLCKE'[(n + 10000000) % 23]}")
+    mobile_phone = factory.Sequence(lambda n: f"+34 6{n % 100000000:08d}")
+    email = factory.Sequence(lambda n: f"paciente{n + 1}@correo.example")
+    date_of_birth = factory.Faker("date_of_birth", minimum_age=1, maximum_age=95)
+    gender = factory.Iterator(["F", "M"])
+    zip_code = factory.Faker("postcode", locale="es_ES")
+    language = "es"
+    privacy_accepted = True
+
+
+class AppointmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.Appointment
+
+    lid = None
+    resource = factory.SubFactory(ResourceFactory)
+    activity = factory.SubFactory(ActivityFactory)
+    location = factory.LazyAttribute(lambda o: o.resource.location)
+    patient = factory.SubFactory(PatientFactory)
+    start = factory.LazyFunction(
+        lambda: (timezone.now() + dt.timedelta(days=3)).replace(hour=9, minute=0, second=0, microsecond=0)
+    )
+    end = factory.LazyAttribute(lambda o: o.start + dt.timedelta(minutes=o.activity.duration))
+    status = models.AppointmentStatus.APPROVED
+    origin = models.Origin.DESK

@@ -1,0 +1,390 @@
+"""The hospital's scheduling data: who offers what, when, to whom, and what has been booked.
+
+Invariants live in the database: unique external ids, ends after starts, valid weekdays, and
+no two active appointments of one resource overlapping (an exclusion constraint on PostgreSQL,
+triggers on SQLite; see migration 0002 and docs/data-model.md).
+"""
+
+import re
+import unicodedata
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models, transaction
+from django.db.models import F, Q
+
+from centers.models import Center, Location
+
+
+class ExternalIdMixin(models.Model):
+    """Gives a row whose `lid` was left empty an id derived from its primary key, once inserted."""
+
+    LID_PREFIX = ""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if self.lid:
+            return super().save(*args, **kwargs)
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            self.lid = f"{self.LID_PREFIX}{self.pk}"
+            type(self).objects.filter(pk=self.pk).update(lid=self.lid)
+
+
+class Resource(models.Model):
+    """A doctor (or any bookable resource) working at one location."""
+
+    lid = models.CharField("RESOURCE_LID", max_length=50, unique=True)
+    first_name = models.CharField(max_length=50)
+    second_name = models.CharField(max_length=50, blank=True)
+    mobile_phone = models.CharField(max_length=50, blank=True)
+    email = models.EmailField(max_length=100, blank=True)
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="resources")
+    web_enabled = models.BooleanField(default=True)
+    availabilities_step = models.PositiveSmallIntegerField(
+        "AVAILABILITIES_STEP",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(720)],
+        help_text="Minutes between two offered start times; empty: the activity's duration.",
+    )
+    activities = models.ManyToManyField("Activity", through="ResourceActivity", related_name="resources")
+    insurances = models.ManyToManyField("Insurance", through="InsuranceResource", related_name="resources")
+
+    class Meta:
+        ordering = ["lid"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(availabilities_step__isnull=True) | Q(availabilities_step__gte=1),
+                name="resource_step_positive",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.first_name} {self.second_name} ({self.lid})".replace("  ", " ")
+
+
+class ActivityGroup(models.Model):
+    lid = models.CharField("ACTIVITY_GROUP_LID", max_length=50, unique=True)
+    name = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["lid"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.lid})"
+
+
+class Activity(models.Model):
+    """A bookable service (a visit, a test) with its default duration and price."""
+
+    lid = models.CharField("ACTIVITY_LID", max_length=50, unique=True)
+    name = models.CharField(max_length=100)
+    group = models.ForeignKey(
+        ActivityGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="activities"
+    )
+    duration = models.PositiveSmallIntegerField(
+        "duration (minutes)", default=15, validators=[MinValueValidator(1), MaxValueValidator(720)]
+    )
+    price = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    web_enabled = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["lid"]
+        verbose_name_plural = "activities"
+        constraints = [models.CheckConstraint(condition=Q(duration__gte=1), name="activity_duration_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.lid})"
+
+
+class Insurance(models.Model):
+    lid = models.CharField("INSURANCE_LID", max_length=50, unique=True)
+    name = models.CharField(max_length=100)
+    web_enabled = models.BooleanField(default=True)
+    activities = models.ManyToManyField(Activity, through="InsuranceActivity", related_name="insurances")
+
+    class Meta:
+        ordering = ["lid"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.lid})"
+
+
+class ResourceActivity(models.Model):
+    """A resource offers an activity, optionally with its own duration and price."""
+
+    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="resource_activities")
+    activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="resource_activities")
+    duration = models.PositiveSmallIntegerField(
+        "duration (minutes)", null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(720)]
+    )
+    price = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+
+    class Meta:
+        verbose_name = "resource activity"
+        verbose_name_plural = "resource activities"
+        constraints = [
+            models.UniqueConstraint(fields=["resource", "activity"], name="resource_activity_unique"),
+            models.CheckConstraint(
+                condition=Q(duration__isnull=True) | Q(duration__gte=1), name="resource_activity_duration_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.resource.lid} / {self.activity.lid}"
+
+
+class InsuranceActivity(models.Model):
+    """An insurance covers an activity, optionally at its own price."""
+
+    insurance = models.ForeignKey(Insurance, on_delete=models.CASCADE, related_name="insurance_activities")
+    activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="insurance_activities")
+    price = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+
+    class Meta:
+        verbose_name = "insurance activity"
+        verbose_name_plural = "insurance activities"
+        constraints = [models.UniqueConstraint(fields=["insurance", "activity"], name="insurance_activity_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.insurance.lid} / {self.activity.lid}"
+
+
+class InsuranceResource(models.Model):
+    """A resource accepts patients of an insurance."""
+
+    insurance = models.ForeignKey(Insurance, on_delete=models.CASCADE, related_name="insurance_resources")
+    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="insurance_resources")
+
+    class Meta:
+        verbose_name = "insurance resource"
+        constraints = [models.UniqueConstraint(fields=["insurance", "resource"], name="insurance_resource_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.insurance.lid} / {self.resource.lid}"
+
+
+class Weekday(models.IntegerChoices):
+    """The guide's numbering: 0 = Sunday ... 6 = Saturday."""
+
+    SUNDAY = 0
+    MONDAY = 1
+    TUESDAY = 2
+    WEDNESDAY = 3
+    THURSDAY = 4
+    FRIDAY = 5
+    SATURDAY = 6
+
+
+class AvailabilityRule(models.Model):
+    """A weekly opening of a resource: on a weekday, between two wall-clock times of its center."""
+
+    lid = models.CharField("AVAILABILITY_LID", max_length=50, unique=True)
+    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="availability_rules")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    start_time = models.TimeField(help_text="Wall-clock time in the center's time zone.")
+    end_time = models.TimeField(help_text="Wall-clock time in the center's time zone.")
+    valid_from = models.DateField(null=True, blank=True)
+    valid_to = models.DateField(null=True, blank=True)
+    activities = models.ManyToManyField(
+        Activity,
+        blank=True,
+        related_name="availability_rules",
+        help_text="Leave empty to offer every activity of the resource in this rule.",
+    )
+
+    class Meta:
+        ordering = ["resource__lid", "weekday", "start_time"]
+        indexes = [models.Index(fields=["resource", "weekday"], name="rule_resource_weekday")]
+        constraints = [
+            models.CheckConstraint(condition=Q(weekday__gte=0, weekday__lte=6), name="rule_weekday_valid"),
+            models.CheckConstraint(condition=Q(end_time__gt=F("start_time")), name="rule_end_after_start"),
+            models.CheckConstraint(
+                condition=Q(valid_from__isnull=True) | Q(valid_to__isnull=True) | Q(valid_to__gte=F("valid_from")),
+                name="rule_valid_to_after_from",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lid}: {self.get_weekday_display()} {self.start_time:%H:%M}-{self.end_time:%H:%M}"
+
+
+class Absence(models.Model):
+    """A period in which a resource, or a whole center, takes no appointments (leave, holidays)."""
+
+    resource = models.ForeignKey(Resource, null=True, blank=True, on_delete=models.CASCADE, related_name="absences")
+    center = models.ForeignKey(Center, null=True, blank=True, on_delete=models.CASCADE, related_name="absences")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["start"]
+        indexes = [
+            models.Index(fields=["resource", "start"], name="absence_resource_start"),
+            models.Index(fields=["center", "start"], name="absence_center_start"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(end__gt=F("start")), name="absence_end_after_start"),
+            models.CheckConstraint(
+                condition=Q(resource__isnull=False, center__isnull=True)
+                | Q(resource__isnull=True, center__isnull=False),
+                name="absence_of_resource_xor_center",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        who = self.resource or self.center
+        return f"{who}: {self.start:%d/%m/%Y %H:%M} - {self.end:%d/%m/%Y %H:%M}"
+
+
+def normalise_name(*parts: str) -> str:
+    """Lower case, no accents, single spaces: 'José  MARÍA' -> 'jose maria'."""
+    text = " ".join(p for p in parts if p)
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
+
+
+def normalise_phone(value: str) -> str:
+    """Digits only, without an international 00/+ prefix of 34 or 39: '+34 600-11 22 33' -> '600112233'."""
+    digits = re.sub(r"\D", "", value or "")
+    for prefix in ("0034", "0039", "34", "39"):
+        if digits.startswith(prefix) and len(digits) - len(prefix) >= 9:
+            return digits[len(prefix) :]
+    return digits
+
+
+class Gender(models.TextChoices):
+    MALE = "M", "Male"
+    FEMALE = "F", "Female"
+
+
+class Patient(ExternalIdMixin):
+    """A patient of the hospital. `merged_into` points to the record that replaced this one."""
+
+    LID_PREFIX = "P"
+
+    lid = models.CharField("USER_LID", max_length=50, unique=True, null=True, blank=True)
+    tid = models.CharField("USER_TID", max_length=50, unique=True, null=True, blank=True)
+    first_name = models.CharField(max_length=50, blank=True)
+    second_name = models.CharField(max_length=50, blank=True)
+    third_name = models.CharField(max_length=50, blank=True)
+    id_number = models.CharField("ID number", max_length=50, blank=True, db_index=True)
+    landline_phone = models.CharField(max_length=50, blank=True)
+    mobile_phone = models.CharField(max_length=50, blank=True)
+    work_phone = models.CharField(max_length=50, blank=True)
+    email = models.EmailField(max_length=100, blank=True)
+    date_of_birth = models.DateField(null=True, blank=True)
+    gender = models.CharField(max_length=1, choices=Gender.choices, blank=True)
+    zip_code = models.CharField(max_length=10, blank=True)
+    language = models.CharField(max_length=10, blank=True)
+    privacy_accepted = models.BooleanField(default=False)
+    contact_by_sms = models.BooleanField("SMS", default=True)
+    contact_by_email = models.BooleanField("email", default=True)
+    contact_by_landline = models.BooleanField("landline", default=False)
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_patients"
+    )
+    # Derived on save, for matching a patient who books without a known id.
+    name_key = models.CharField(max_length=160, blank=True, editable=False)
+    created = models.DateTimeField(auto_now_add=True)
+    modified = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["lid"]
+        indexes = [models.Index(fields=["name_key", "date_of_birth"], name="patient_name_dob")]
+        constraints = [
+            models.CheckConstraint(condition=~Q(merged_into=F("id")), name="patient_not_merged_into_itself"),
+            models.CheckConstraint(condition=Q(gender__in=["", "M", "F"]), name="patient_gender_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.full_name} ({self.lid})"
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(p for p in (self.first_name, self.second_name, self.third_name) if p)
+
+    @property
+    def communication_preferences(self) -> str:
+        """The guide's bytewise string: SMS, email, landline ('101')."""
+        return "".join(
+            "1" if flag else "0" for flag in (self.contact_by_sms, self.contact_by_email, self.contact_by_landline)
+        )
+
+    def save(self, *args, **kwargs):
+        self.name_key = normalise_name(self.first_name, self.second_name, self.third_name)
+        if not self.tid:
+            self.tid = None
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and {"first_name", "second_name", "third_name"} & set(update_fields):
+            kwargs["update_fields"] = set(update_fields) | {"name_key"}
+        return super().save(*args, **kwargs)
+
+
+class AppointmentStatus(models.TextChoices):
+    PENDING = "PENDING", "Pending"
+    APPROVED = "APPROVED", "Approved"
+    CANCELLED_BY_USER = "CANCELLED_BY_USER", "Cancelled by user"
+    CANCELLED_BY_ADMIN = "CANCELLED_BY_ADMIN", "Cancelled by admin"
+
+
+ACTIVE_STATUSES = (AppointmentStatus.PENDING, AppointmentStatus.APPROVED)
+CANCELLED_STATUSES = (AppointmentStatus.CANCELLED_BY_USER, AppointmentStatus.CANCELLED_BY_ADMIN)
+
+
+class Origin(models.TextChoices):
+    ONLINE = "ONLINE", "Online"
+    DESK = "DESK", "Desk"
+    PHONE = "PHONE", "Phone"
+
+
+class Appointment(ExternalIdMixin):
+    """A booked (or cancelled) appointment; cancelled ones are kept, never deleted."""
+
+    LID_PREFIX = "A"
+
+    lid = models.CharField("APP_LID", max_length=50, unique=True, null=True, blank=True)
+    tid = models.CharField("APP_TID", max_length=50, blank=True)
+    resource = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="appointments")
+    activity = models.ForeignKey(Activity, on_delete=models.PROTECT, related_name="appointments")
+    insurance = models.ForeignKey(
+        Insurance, null=True, blank=True, on_delete=models.PROTECT, related_name="appointments"
+    )
+    location = models.ForeignKey(Location, null=True, blank=True, on_delete=models.PROTECT, related_name="appointments")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="appointments")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    status = models.CharField(max_length=20, choices=AppointmentStatus.choices, default=AppointmentStatus.APPROVED)
+    origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.DESK)
+    owner_lid = models.CharField("APP_OWNER_LID", max_length=50, blank=True)
+    owner_tid = models.CharField("APP_OWNER_TID", max_length=50, blank=True)
+    owner_name = models.CharField("APP_OWNER_NAME", max_length=100, blank=True)
+    notes = models.TextField(max_length=500, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    modified = models.DateTimeField(auto_now=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["start", "resource__lid"]
+        indexes = [
+            models.Index(fields=["resource", "start"], name="appointment_resource_start"),
+            models.Index(fields=["patient", "start"], name="appointment_patient_start"),
+            models.Index(fields=["modified"], name="appointment_modified"),
+            models.Index(fields=["start"], name="appointment_start"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(end__gt=F("start")), name="appointment_end_after_start"),
+            models.CheckConstraint(condition=Q(status__in=AppointmentStatus.values), name="appointment_status_valid"),
+            models.CheckConstraint(condition=Q(origin__in=Origin.values), name="appointment_origin_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lid}: {self.resource_id} {self.start:%d/%m/%Y %H:%M}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES

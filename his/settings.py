@@ -1,0 +1,204 @@
+"""Settings, all read from the environment.
+
+Every variable is read through one of the small helpers below, which stop start-up with a
+message naming the variable when its value cannot be used. Nothing here is secret or
+machine-specific; see README.md for the list of variables.
+"""
+
+import os
+import secrets
+import time
+import zoneinfo
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_str(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean: use 1/0, true/false, yes/no or on/off.")
+
+
+def env_int(name: str, default: int, minimum: int = 0) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a whole number.") from None
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name}={raw!r} must be at least {minimum}.")
+    return value
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    items = [item.strip() for item in raw.split(",") if item.strip()]
+    if not items:
+        raise ImproperlyConfigured(f"{name}={raw!r} names no value: give a comma-separated list.")
+    return items
+
+
+def env_time_zone(name: str, default: str) -> str:
+    raw = os.environ.get(name, default)
+    try:
+        zoneinfo.ZoneInfo(raw)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ImproperlyConfigured(f"{name}={raw!r} is not an IANA time zone (e.g. Europe/Madrid).") from None
+    return raw
+
+
+def env_database(name: str, default: str) -> dict:
+    raw = os.environ.get(name) or default
+    try:
+        config = dj_database_url.parse(raw, conn_max_age=env_int("HIS_DB_CONN_MAX_AGE", 60))
+    except Exception as exc:  # dj-database-url raises several types for a bad URL
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a usable database URL: {exc}") from None
+    engine = config.get("ENGINE", "")
+    if engine == "django.db.backends.sqlite3":
+        # IMMEDIATE: a transaction takes the write lock when it starts, so a check-then-insert
+        # inside atomic() cannot interleave with another writer. WAL keeps readers unblocked;
+        # busy_timeout makes a second writer wait for the lock instead of failing at once.
+        config["OPTIONS"] = {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 10,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=10000; PRAGMA synchronous=NORMAL;",
+        }
+        config["CONN_MAX_AGE"] = 0
+    elif engine != "django.db.backends.postgresql":
+        raise ImproperlyConfigured(f"{name}={raw!r}: only sqlite:// and postgres:// databases are supported.")
+    config["CONN_HEALTH_CHECKS"] = True
+    return config
+
+
+DEBUG = env_bool("HIS_DEBUG", False)
+def local_secret_key(path: Path) -> str:
+    """A key kept in a file beside the project, made on first start; shared by every worker."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for _ in range(50):  # another worker may be writing it this very moment
+            key = path.read_text().strip()
+            if key:
+                return key
+            time.sleep(0.02)
+        raise ImproperlyConfigured(f"{path} is empty: delete it or set HIS_SECRET_KEY.") from None
+    key = secrets.token_urlsafe(50)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+SECRET_KEY = os.environ.get("HIS_SECRET_KEY", "")
+if not SECRET_KEY:
+    SECRET_KEY = local_secret_key(BASE_DIR / ".secret_key")
+elif len(SECRET_KEY) < 32:
+    raise ImproperlyConfigured("HIS_SECRET_KEY is too short: use at least 32 random characters.")
+
+ALLOWED_HOSTS = env_list("HIS_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+TIME_ZONE = env_time_zone("HIS_TIME_ZONE", "Europe/Madrid")
+USE_TZ = True
+LANGUAGE_CODE = "en-us"
+USE_I18N = True
+
+DATABASES = {"default": env_database("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+MEDIA_ROOT = Path(env_str("HIS_MEDIA_ROOT", str(BASE_DIR / "media"))).resolve()
+MEDIA_URL = "/media/"  # never routed: result files are served only through the webservices
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# Bodies larger than this are refused with 413 before they are read whole.
+HIS_MAX_BODY_BYTES = env_int("HIS_MAX_BODY_BYTES", 25 * 1024 * 1024, minimum=1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = HIS_MAX_BODY_BYTES
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django.contrib.postgres",
+    "django_filters",
+    "drf_spectacular",
+    "his",
+    "centers",
+    "appointments",
+    "results",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "his.urls"
+WSGI_APPLICATION = "his.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# Security headers; the cookie and HSTS settings matter once served over HTTPS (HIS_HTTPS=1).
+HIS_HTTPS = env_bool("HIS_HTTPS", False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = HIS_HTTPS
+CSRF_COOKIE_SECURE = HIS_HTTPS
+SECURE_SSL_REDIRECT = HIS_HTTPS and env_bool("HIS_SSL_REDIRECT", True)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HIS_HTTPS else None
+SECURE_HSTS_SECONDS = 31536000 if HIS_HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HIS_HTTPS
+SECURE_HSTS_PRELOAD = HIS_HTTPS
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("HIS_LOG_LEVEL", "WARNING")},
+}
