@@ -21,7 +21,7 @@ migrate: venv
 	$(BIN)/python manage.py migrate --noinput
 
 seed: migrate
-	$(BIN)/python manage.py seed_demo --once
+	$(BIN)/python manage.py seed_demo
 
 run: seed
 	$(BIN)/python manage.py ensure_demo_admin

@@ -89,6 +89,8 @@ def env_database(name: str, default: str) -> dict:
 
 
 DEBUG = env_bool("HIS_DEBUG", False)
+
+
 def local_secret_key(path: Path) -> str:
     """A key kept in a file beside the project, made on first start; shared by every worker."""
     try:
@@ -149,6 +151,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "his.middleware.BodySizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -195,6 +198,37 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HIS_HTTPS else 
 SECURE_HSTS_SECONDS = 31536000 if HIS_HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HIS_HTTPS
 SECURE_HSTS_PRELOAD = HIS_HTTPS
+
+REST_FRAMEWORK = {
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser", "rest_framework.parsers.FormParser"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "UNAUTHENTICATED_USER": None,
+    "EXCEPTION_HANDLER": "his.rest.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Hospital webservices for tuOtempO",
+    "DESCRIPTION": (
+        "The methods tuOtempO calls on the hospital, as in its integration guide. Every answer is the "
+        "envelope {result, return, msg, code}. Parameter names are accepted in any letter case. "
+        "Authenticate with HTTP Basic (client name and secret) or Bearer (secret)."
+    ),
+    "VERSION": "1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PUBLIC": True,
+    "SERVE_AUTHENTICATION": [],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {
+            "basicAuth": {"type": "http", "scheme": "basic"},
+            "bearerAuth": {"type": "http", "scheme": "bearer"},
+        }
+    },
+    "SECURITY": [{"basicAuth": []}, {"bearerAuth": []}],
+}
 
 LOGGING = {
     "version": 1,

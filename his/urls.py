@@ -1,23 +1,15 @@
-"""
-URL configuration for his project.
-
-The `urlpatterns` list routes URLs to views. For more information please see:
-    https://docs.djangoproject.com/en/5.2/topics/http/urls/
-Examples:
-Function views
-    1. Add an import:  from my_app import views
-    2. Add a URL to urlpatterns:  path('', views.home, name='home')
-Class-based views
-    1. Add an import:  from other_app.views import Home
-    2. Add a URL to urlpatterns:  path('', Home.as_view(), name='home')
-Including another URLconf
-    1. Import the include() function: from django.urls import include, path
-    2. Add a URL to urlpatterns:  path('blog/', include('blog.urls'))
-"""
-
 from django.contrib import admin
-from django.urls import path
+from django.urls import path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from his import rest, soap
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("soap/", soap.soap_endpoint, name="soap"),
+    path("soap", soap.soap_endpoint),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    *[re_path(rf"^api/{name}/?$", view.as_view(), name=f"api-{name}") for name, view in rest.views().items()],
+    re_path(r"^api/(?P<name>[^/]*)/?$", rest.unknown_method),
 ]

@@ -1,0 +1,70 @@
+"""Who is calling: HTTP Basic (NAME:SECRET) or Bearer (SECRET), on both surfaces."""
+
+import base64
+import binascii
+import hmac
+import ipaddress
+
+from django.http import HttpRequest
+
+from his.errors import FORBIDDEN, UNAUTHORIZED, HisError
+from his.models import IntegrationClient, hash_secret
+
+REALM = 'Basic realm="his", charset="UTF-8", Bearer realm="his"'
+MSG_NO_CREDENTIALS = "Credentials are required: send Authorization: Basic base64(NAME:SECRET) or Bearer SECRET."
+MSG_BAD_CREDENTIALS = "These credentials are not valid, or the client is inactive."
+MSG_ADDRESS_REFUSED = "This client may not call from address {address}."
+
+_DUMMY_HASH = hash_secret("no such client")
+
+
+def _credentials(request: HttpRequest) -> tuple[str | None, str]:
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    scheme, _, value = header.strip().partition(" ")
+    value = value.strip()
+    if scheme.lower() == "bearer" and value:
+        return None, value
+    if scheme.lower() == "basic" and value:
+        try:
+            name, sep, secret = base64.b64decode(value, validate=True).decode("utf-8").partition(":")
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            raise HisError(UNAUTHORIZED, MSG_BAD_CREDENTIALS) from None
+        if sep:
+            return name, secret
+        raise HisError(UNAUTHORIZED, MSG_BAD_CREDENTIALS)
+    raise HisError(UNAUTHORIZED, MSG_NO_CREDENTIALS)
+
+
+def address_allowed(client: IntegrationClient, address: str | None) -> bool:
+    rules = [r.strip() for r in client.allowed_ips.replace(",", "\n").splitlines() if r.strip()]
+    if not rules:
+        return True
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return False
+    for rule in rules:
+        try:
+            if ip in ipaddress.ip_network(rule, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def authenticate(request: HttpRequest) -> IntegrationClient:
+    """The active client whose credentials the request carries; the secret is compared in
+    constant time against its stored hash."""
+    name, secret = _credentials(request)
+    digest = hash_secret(secret)
+    if name is None:
+        client = IntegrationClient.objects.filter(secret_hash=digest).first()
+    else:
+        client = IntegrationClient.objects.filter(name=name).first()
+    expected = client.secret_hash if client else _DUMMY_HASH
+    if not (hmac.compare_digest(expected, digest) and client and client.is_active):
+        raise HisError(UNAUTHORIZED, MSG_BAD_CREDENTIALS)
+    address = request.META.get("REMOTE_ADDR")
+    if not address_allowed(client, address):
+        raise HisError(FORBIDDEN, MSG_ADDRESS_REFUSED.format(address=address))
+    return client

@@ -1,0 +1,211 @@
+"""The REST surface: `/api/<method in lower case>`, generated from the methods of his/wire.py.
+
+Every answer is tuOtempO's envelope `{"result", "return", "msg", "code"}`. Parameter names are
+accepted in any letter case; reads answer GET and POST, writes POST only.
+"""
+
+import base64
+from collections.abc import Mapping
+from typing import Any
+
+from django.http import HttpRequest
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import exceptions, serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from his.auth import REALM
+from his.dispatch import serve
+from his.errors import INVALID_INPUT, NOT_FOUND, TOO_LARGE, UNAUTHORIZED, HisError
+from his.wire import Answer, Kind, Method, methods
+
+MSG_BAD_BODY = "The request body could not be read: {detail}"
+MSG_NOT_AN_OBJECT = "The request body must be a JSON object of parameter names and values."
+MSG_METHOD_NOT_ALLOWED = "{verb} is not accepted here: use {allowed}."
+MSG_UNKNOWN_METHOD = "There is no method {name!r}; see /api/docs/ for the list."
+
+
+def envelope(
+    *,
+    ok: bool,
+    payload: Any = None,
+    message: str | None = None,
+    code: str | None = None,
+    http_status: int = 200,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    body = {"result": "OK" if ok else "ERROR", "return": payload, "msg": message}
+    if not ok:
+        body["code"] = code
+    return Response(body, status=http_status, headers=headers)
+
+
+def error_response(error: HisError, payload: Any = None) -> Response:
+    headers = {}
+    if error.code is UNAUTHORIZED:
+        headers["WWW-Authenticate"] = REALM
+    if error.retry_after:
+        headers["Retry-After"] = str(error.retry_after)
+    return envelope(
+        ok=False,
+        payload=payload,
+        message=error.message,
+        code=error.code.name,
+        http_status=error.code.http_status,
+        headers=headers,
+    )
+
+
+def render(method: Method, answer: Answer) -> Response:
+    payload = answer.payload
+    if method.binary_fields and isinstance(payload, dict):
+        payload = {
+            k: (base64.b64encode(v).decode("ascii") if k in method.binary_fields and v else v)
+            for k, v in payload.items()
+        }
+    if answer.error is not None:
+        return error_response(answer.error, payload)
+    return envelope(ok=True, payload=payload)
+
+
+def body_values(data: Any) -> Mapping[str, Any]:
+    if hasattr(data, "dict"):  # a form body: QueryDict
+        return data.dict()
+    if isinstance(data, Mapping):
+        return data
+    raise HisError(INVALID_INPUT, MSG_NOT_AN_OBJECT)
+
+
+class MethodView(APIView):
+    """Base of the generated views; `method` is set on each subclass."""
+
+    method: Method
+    authentication_classes: list = []
+    permission_classes: list = []
+
+    def respond(self, request, raw: Mapping[str, Any]) -> Response:
+        try:
+            return render(self.method, serve(self.method, request=request._request, surface="REST", raw=raw))
+        except HisError as error:
+            return error_response(error)
+
+    def get(self, request):
+        return self.respond(request, request.query_params.dict())
+
+    def post(self, request):
+        try:
+            raw = body_values(request.data)
+        except HisError as error:
+            return error_response(error)
+        return self.respond(request, raw)
+
+
+def _schema(method: Method):
+    record = inline_serializer(
+        name=f"{method.record_name}Record",
+        fields={name: serializers.CharField(allow_null=True, required=False) for name in method.fields},
+    )
+    answer = inline_serializer(
+        name=f"{method.name}Answer",
+        fields={
+            "result": serializers.ChoiceField(choices=["OK", "ERROR"]),
+            "return": record if not method.many else serializers.ListField(child=record),
+            "msg": serializers.CharField(allow_null=True),
+            "code": serializers.CharField(required=False, help_text="On ERROR: the error code (contract section 3)."),
+        },
+    )
+    error = inline_serializer(
+        name="ErrorAnswer",
+        fields={
+            "result": serializers.ChoiceField(choices=["ERROR"]),
+            "return": serializers.JSONField(allow_null=True),
+            "msg": serializers.CharField(),
+            "code": serializers.CharField(),
+        },
+    )
+    params = method.all_params()
+    formats = {
+        Kind.DATE: "dd/mm/yyyy or yyyy-mm-dd",
+        Kind.TIME: "hh:mm",
+        Kind.NUMBER: "whole number",
+        Kind.TIMESTAMP: "dd/mm/yyyy hh:mm[:ss] or ISO 8601",
+    }
+    described = {p.name: " ".join(x for x in (p.doc, formats.get(p.kind, "")) if x) for p in params}
+    query = [
+        OpenApiParameter(p.name, str, OpenApiParameter.QUERY, required=p.required, description=described[p.name])
+        for p in params
+    ]
+    body = inline_serializer(
+        name=f"{method.name}Request",
+        fields={p.name: serializers.CharField(required=p.required, help_text=described[p.name]) for p in params},
+    )
+    responses = {
+        200: answer,
+        400: error,
+        401: error,
+        403: error,
+        404: error,
+        409: answer if method.write else error,
+        413: error,
+        429: error,
+        503: error,
+    }
+    kwargs = {"operation_id": method.name, "description": method.summary, "tags": ["tuOtempO"], "responses": responses}
+    decorators = {"post": extend_schema(request=body, **kwargs)}
+    if not method.write:
+        decorators["get"] = extend_schema(parameters=query, **kwargs | {"operation_id": f"{method.name}_get"})
+    return decorators
+
+
+def view_for(method: Method):
+    attrs = {"method": method, "__doc__": method.summary}
+    if method.write:
+        attrs["http_method_names"] = ["post", "options"]
+    view = type(f"{method.name}View", (MethodView,), attrs)
+    for verb, decorator in _schema(method).items():
+        setattr(view, verb, decorator(getattr(MethodView, verb)))
+    return view
+
+
+def views() -> dict[str, type[MethodView]]:
+    return {m.rest_path: view_for(m) for m in methods()}
+
+
+def exception_handler(exc, context) -> Response:
+    """DRF's own refusals (a body that is not JSON, a wrong verb) in the envelope too."""
+    if isinstance(exc, exceptions.MethodNotAllowed):
+        view = context.get("view")
+        allowed = ", ".join(m.upper() for m in getattr(view, "http_method_names", []) if m != "options")
+        return envelope(
+            ok=False,
+            message=MSG_METHOD_NOT_ALLOWED.format(verb=exc.args[0] if exc.args else "", allowed=allowed),
+            code=INVALID_INPUT.name,
+            http_status=status.HTTP_405_METHOD_NOT_ALLOWED,
+            headers={"Allow": allowed},
+        )
+    if isinstance(exc, exceptions.APIException):
+        return envelope(
+            ok=False,
+            message=MSG_BAD_BODY.format(detail=exc.detail),
+            code=INVALID_INPUT.name,
+            http_status=exc.status_code if exc.status_code < 500 else 400,
+        )
+    return None
+
+
+def unknown_method(request: HttpRequest, name: str):
+    from django.http import JsonResponse
+
+    return JsonResponse(
+        {"result": "ERROR", "return": None, "msg": MSG_UNKNOWN_METHOD.format(name=name), "code": NOT_FOUND.name},
+        status=404,
+    )
+
+
+def too_large_response(limit: int):
+    from django.http import JsonResponse
+
+    return JsonResponse(
+        {"result": "ERROR", "return": None, "msg": f"The request body is over {limit} bytes.", "code": TOO_LARGE.name},
+        status=413,
+    )

@@ -1,0 +1,46 @@
+"""Writes about integration clients."""
+
+from collections.abc import Sequence
+
+from django.db import transaction
+from django.utils import timezone
+
+from centers.models import Center
+from his.errors import CONFLICT, INVALID_INPUT, NOT_FOUND, HisError
+from his.models import IntegrationClient, PatientPattern
+
+MSG_NAME_TAKEN = "An integration client named {name!r} already exists."
+MSG_UNKNOWN_CENTERS = "Unknown CENTER_LID: {lids}."
+MSG_BAD_PATTERN = "The patient pattern must be 'lid' or 'tid', not {pattern!r}."
+MSG_BAD_NAME = "A client name must be 1 to 100 characters without ':' (it is the Basic user name)."
+
+
+@transaction.atomic
+def create_integration_client(
+    *, name: str, center_lids: Sequence[str] = (), pattern: str = PatientPattern.LID, allowed_ips: str = ""
+) -> tuple[IntegrationClient, str]:
+    """A new active client and its secret, which is shown this once and stored only hashed."""
+    if not name or len(name) > 100 or ":" in name:
+        raise HisError(INVALID_INPUT, MSG_BAD_NAME)
+    if pattern not in PatientPattern.values:
+        raise HisError(INVALID_INPUT, MSG_BAD_PATTERN.format(pattern=pattern))
+    if IntegrationClient.objects.filter(name=name).exists():
+        raise HisError(CONFLICT, MSG_NAME_TAKEN.format(name=name))
+    centers = list(Center.objects.filter(lid__in=center_lids))
+    missing = sorted(set(center_lids) - {c.lid for c in centers})
+    if missing:
+        raise HisError(NOT_FOUND, MSG_UNKNOWN_CENTERS.format(lids=", ".join(missing)))
+    client = IntegrationClient(name=name, patient_pattern=pattern, allowed_ips=allowed_ips)
+    secret = client.set_new_secret()
+    client.save()
+    client.centers.set(centers)
+    return client, secret
+
+
+@transaction.atomic
+def rotate_secret(*, client: IntegrationClient) -> str:
+    """Replaces the client's secret; the old one stops working at once."""
+    secret = client.set_new_secret()
+    client.secret_rotated = timezone.now()
+    client.save(update_fields=["secret_hash", "secret_rotated"])
+    return secret

@@ -1,0 +1,1 @@
+"""getTestResultsList and getTestResultContent on the wire (guide C.2)."""
