@@ -2,18 +2,23 @@
 
 import base64
 import binascii
+import datetime as dt
 import hmac
 import ipaddress
 
+from django.conf import settings
+from django.db.models import Q
 from django.http import HttpRequest
+from django.utils import timezone
 
-from his.errors import FORBIDDEN, UNAUTHORIZED, HisError
-from his.models import IntegrationClient, hash_secret
+from his.errors import FORBIDDEN, THROTTLED, UNAUTHORIZED, HisError
+from his.models import AuditEntry, IntegrationClient, hash_secret
 
 REALM = 'Basic realm="his", charset="UTF-8", Bearer realm="his"'
 MSG_NO_CREDENTIALS = "Credentials are required: send Authorization: Basic base64(NAME:SECRET) or Bearer SECRET."
 MSG_BAD_CREDENTIALS = "These credentials are not valid, or the client is inactive."
 MSG_ADDRESS_REFUSED = "This client may not call from address {address}."
+MSG_THROTTLED = "Too many failed authentications from this address or for this client; retry in {seconds} seconds."
 
 _DUMMY_HASH = hash_secret("no such client")
 
@@ -52,10 +57,26 @@ def address_allowed(client: IntegrationClient, address: str | None) -> bool:
     return False
 
 
+def check_throttle(address: str | None, name: str | None) -> None:
+    """Refuses every attempt from an address, or for a client name, that failed to authenticate
+    too often lately. The failures are counted in the audit log, so every server instance
+    sharing the database sees the same count."""
+    window = settings.HIS_AUTH_FAILURE_WINDOW
+    since = timezone.now() - dt.timedelta(seconds=window)
+    who = Q(remote_addr=address) if address else Q(pk__in=[])
+    if name:
+        who |= Q(client_name=name)
+    failures = AuditEntry.objects.filter(who, time__gte=since, outcome=UNAUTHORIZED.name)
+    if failures[: settings.HIS_AUTH_FAILURE_LIMIT].count() >= settings.HIS_AUTH_FAILURE_LIMIT:
+        raise HisError(THROTTLED, MSG_THROTTLED.format(seconds=window), retry_after=window)
+
+
 def authenticate(request: HttpRequest) -> IntegrationClient:
     """The active client whose credentials the request carries; the secret is compared in
     constant time against its stored hash."""
     name, secret = _credentials(request)
+    request.his_attempted_name = name
+    check_throttle(request.META.get("REMOTE_ADDR"), name)
     digest = hash_secret(secret)
     if name is None:
         client = IntegrationClient.objects.filter(secret_hash=digest).first()

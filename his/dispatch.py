@@ -83,7 +83,7 @@ def record(
         AuditEntry.objects.create(
             time=timezone.now(),
             client=client,
-            client_name=client.name if client else "",
+            client_name=(client.name if client else getattr(request, "his_attempted_name", None) or "")[:100],
             surface=surface,
             method=method[:50],
             outcome=outcome,

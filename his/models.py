@@ -68,6 +68,11 @@ class AuditEntry(models.Model):
     class Meta:
         ordering = ["-time"]
         verbose_name_plural = "audit entries"
+        indexes = [
+            # Counting recent failed authentications per address and per client name (throttling).
+            models.Index(fields=["remote_addr", "time"], name="audit_address_time"),
+            models.Index(fields=["client_name", "time"], name="audit_client_name_time"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.time:%d/%m/%Y %H:%M:%S} {self.surface} {self.method} {self.outcome}"

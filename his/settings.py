@@ -131,6 +131,9 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 # Bodies larger than this are refused with 413 before they are read whole.
 HIS_MAX_BODY_BYTES = env_int("HIS_MAX_BODY_BYTES", 25 * 1024 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = HIS_MAX_BODY_BYTES
+# Failed authentications allowed per address (and per client name) within the window, in seconds.
+HIS_AUTH_FAILURE_LIMIT = env_int("HIS_AUTH_FAILURE_LIMIT", 10, minimum=1)
+HIS_AUTH_FAILURE_WINDOW = env_int("HIS_AUTH_FAILURE_WINDOW", 300, minimum=1)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -228,6 +231,7 @@ SPECTACULAR_SETTINGS = {
         }
     },
     "SECURITY": [{"basicAuth": []}, {"bearerAuth": []}],
+    "PREPROCESSING_HOOKS": ["his.rest.schema_endpoints"],
 }
 
 LOGGING = {
@@ -235,4 +239,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("HIS_LOG_LEVEL", "WARNING")},
+    # spyne logs every fault it sends, client faults included, with a traceback: noise, not news.
+    "loggers": {"spyne.application.client": {"level": "CRITICAL"}},
 }

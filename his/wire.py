@@ -168,8 +168,8 @@ def parse_time(name: str, value: str) -> dt.time:
     raise HisError(INVALID_INPUT, MSG_BAD_TIME.format(name=name, value=value))
 
 
-def parse_timestamp(name: str, value: str, zone: zoneinfo.ZoneInfo) -> dt.datetime:
-    """An aware datetime; a timestamp without offset is a wall-clock time of `zone`."""
+def parse_timestamp(name: str, value: str) -> dt.datetime:
+    """A datetime, naive when the value has no offset (a wall-clock time of the call's center)."""
     parsed = None
     date_part, _, time_part = value.replace("T", " ", 1).partition(" ")
     if _DATE_DMY.match(date_part):
@@ -186,7 +186,7 @@ def parse_timestamp(name: str, value: str, zone: zoneinfo.ZoneInfo) -> dt.dateti
             parsed = None
     if parsed is None:
         raise HisError(INVALID_INPUT, MSG_BAD_TIMESTAMP.format(name=name, value=value))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
+    return parsed
 
 
 def parse_number(param: Param, value: str) -> int:
@@ -246,7 +246,7 @@ def normalise(raw: Mapping[str, Any]) -> dict[str, str]:
     return values
 
 
-def parse(method: Method, raw: Mapping[str, Any], zone: zoneinfo.ZoneInfo) -> dict[str, Any]:
+def parse(method: Method, raw: Mapping[str, Any]) -> dict[str, Any]:
     """Typed values for the method's parameters; unknown parameters are ignored."""
     given = normalise(raw)
     values: dict[str, Any] = {}
@@ -271,7 +271,7 @@ def parse(method: Method, raw: Mapping[str, Any], zone: zoneinfo.ZoneInfo) -> di
             case Kind.TIME:
                 values[param.name] = parse_time(param.name, value)
             case Kind.TIMESTAMP:
-                values[param.name] = parse_timestamp(param.name, value, zone)
+                values[param.name] = parse_timestamp(param.name, value)
             case Kind.NUMBER:
                 values[param.name] = parse_number(param, value)
             case _:
@@ -317,10 +317,14 @@ def default_zone(scope: list[Center] | None) -> zoneinfo.ZoneInfo:
 
 def invoke(method: Method, *, client: IntegrationClient, raw: Mapping[str, Any]) -> Answer:
     """Parses a request for `method`, checks it against the client, and runs the handler."""
-    given = normalise(raw)
-    scope = call_scope(client, given.get("CENTER_LID") if method.takes_center else None)
-    values = parse(method, given, default_zone(scope))
+    values = parse(method, raw)
     check_patient_pattern(client, values)
+    scope = call_scope(client, values.get("CENTER_LID"))
+    zone = default_zone(scope)
+    for param in method.params:
+        value = values[param.name]
+        if param.kind is Kind.TIMESTAMP and value is not None and value.tzinfo is None:
+            values[param.name] = value.replace(tzinfo=zone)
     return method.handler(Call(client=client, values=values, scope=scope))
 
 

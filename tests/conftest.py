@@ -16,3 +16,43 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, t
 def _media_root(settings, tmp_path):
     """Every test writes result files into its own folder."""
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(scope="session")
+def soap_surface(live_server):
+    from tests.surfaces import Soap
+
+    return Soap(live_server.url)
+
+
+@pytest.fixture(scope="session")
+def rest_surface(live_server):
+    from tests.surfaces import Rest
+
+    return Rest(live_server.url)
+
+
+@pytest.fixture(params=["soap", "rest"])
+def surface(request, live_server):
+    """The same scenario through a real SOAP client and over REST."""
+    return request.getfixturevalue(f"{request.param}_surface")
+
+
+@pytest.fixture
+def make_client(db):
+    """Creates an integration client and returns its credentials."""
+    from his.services import create_integration_client
+    from tests.surfaces import Credentials
+
+    def make(name="tuotempo", centers=(), pattern="lid", allowed_ips=""):
+        client, secret = create_integration_client(
+            name=name, center_lids=list(centers), pattern=pattern, allowed_ips=allowed_ips
+        )
+        return Credentials(client.name, secret)
+
+    return make
+
+
+@pytest.fixture
+def creds(make_client):
+    return make_client()

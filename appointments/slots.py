@@ -1,0 +1,402 @@
+"""The hospital's free slots: what searchAvailabilities offers and what addAppointment may book.
+
+A slot is offered when a web-enabled resource of a web-enabled center offers a web-enabled activity
+(a ResourceActivity row), one of the resource's availability rules covers it (weekday 0 = Sunday ..
+6 = Saturday, daily hours as wall-clock times of the center's time zone, validity dates inclusive,
+the rule's activities if it names any), it starts at the rule's start plus a whole number of steps
+(the resource's availabilities_step, else the duration) and ends by the rule's end, it starts no
+earlier than now, and it overlaps no active appointment of the resource and no absence of the
+resource or of its center. With an insurance, the insurance must be web-enabled and related to both
+the resource and the activity.
+
+Times are wall-clock: a 09:00 rule gives 09:00 local on both sides of a DST change. Local times that
+do not exist (the hour skipped when clocks go forward) give no slot; repeated ones (clocks going
+back) are taken at their first occurrence.
+
+AVAILABILITY_LID: "<UTC start>-<resource pk>-<activity pk>", the UTC start written YYYYMMDDTHHMMZ
+(YYYYMMDDTHHMMSSZ if it has seconds), e.g. "20271214T0830Z-12-3" is resource 12, activity 3, starting
+14/12/2027 at 08:30 UTC (09:30 in Madrid). It names one slot for ever, and is at most 50 characters.
+"""
+
+import datetime as dt
+import re
+from bisect import bisect_left
+from collections import defaultdict
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import NamedTuple
+from zoneinfo import ZoneInfo
+
+from django.db.models import Q
+from django.utils import timezone
+
+from appointments.models import (
+    ACTIVE_STATUSES,
+    Absence,
+    Activity,
+    Appointment,
+    AvailabilityRule,
+    Insurance,
+    InsuranceActivity,
+    Resource,
+    ResourceActivity,
+)
+from centers.models import Center, Location
+from his.errors import INVALID_INPUT, HisError
+
+MSG_BAD_SLOT_LID = (
+    "AVAILABILITY_LID {value!r} is not one this hospital gave out; search the availabilities again and "
+    "use an AVAILABILITY_LID from the answer."
+)
+MSG_BAD_LIMIT = "The number of availabilities asked for must be at least 1."
+MSG_WINDOW_INVERTED = "The search window ends before it starts: check AVA_START_DAY/TIME and AVA_END_DAY/TIME."
+MSG_BAND_INVERTED = "AVA_MAX_TIME must be later than AVA_MIN_TIME."
+
+# Appointments are looked up by start (the indexed column); one that started this long before a
+# slot is assumed to be over. Longer blocks belong in absences.
+MAX_APPOINTMENT_LENGTH = dt.timedelta(hours=24)
+LID_MAX_LENGTH = 50
+SLOT_LID_RE = re.compile(r"(\d{8}T\d{4}(?:\d{2})?)Z-([1-9]\d{0,17})-([1-9]\d{0,17})")
+ONE_DAY = dt.timedelta(days=1)
+EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
+
+
+class SlotKey(NamedTuple):
+    resource_id: int
+    activity_id: int
+    start: dt.datetime  # aware, UTC
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One bookable interval: a resource, for an activity (and insurance), at a time of its center."""
+
+    resource: Resource  # with location and location.center loaded
+    activity: Activity
+    insurance: Insurance | None  # the insurance asked for, or None (self-pay)
+    location: Location
+    start: dt.datetime  # aware, in the center's time zone
+    end: dt.datetime  # aware, in the center's time zone
+    price: Decimal | None  # insurance-activity price, else resource-activity price, else activity price
+
+    @property
+    def lid(self) -> str:
+        """The AVAILABILITY_LID of this slot (format in the module docstring)."""
+        start = self.start.astimezone(dt.UTC)
+        stamp = f"{start:%Y%m%dT%H%M%S}" if start.second else f"{start:%Y%m%dT%H%M}"
+        return f"{stamp}Z-{self.resource.pk}-{self.activity.pk}"
+
+
+@dataclass
+class _Offer:
+    """A resource offering the activity, with what the search needs of it (times in seconds)."""
+
+    resource: Resource
+    zone: ZoneInfo
+    duration: int
+    step: int
+    price: Decimal | None
+    rules: dict[int, list[tuple]] = field(default_factory=lambda: defaultdict(list))
+
+
+def parse_slot_lid(value: str) -> SlotKey:
+    """The resource, activity and UTC start named by an AVAILABILITY_LID; INVALID_INPUT if it is not one."""
+    match = SLOT_LID_RE.fullmatch((value or "").strip())
+    if not match or len(match.group(0)) > LID_MAX_LENGTH:
+        raise HisError(INVALID_INPUT, MSG_BAD_SLOT_LID.format(value=value))
+    stamp, resource_id, activity_id = match.groups()
+    try:
+        start = dt.datetime.strptime(stamp, "%Y%m%dT%H%M%S" if len(stamp) == 15 else "%Y%m%dT%H%M")
+    except ValueError:
+        raise HisError(INVALID_INPUT, MSG_BAD_SLOT_LID.format(value=value)) from None
+    return SlotKey(int(resource_id), int(activity_id), start.replace(tzinfo=dt.UTC))
+
+
+def find_slot(
+    *,
+    resource: Resource,
+    activity: Activity,
+    start: dt.datetime,
+    insurance: Insurance | None = None,
+    now: dt.datetime | None = None,
+) -> Slot | None:
+    """The slot of that resource and activity starting at `start`, if it is offered and free right
+    now under every rule of find_slots; else None."""
+    zone = resource.location.center.zone
+    local = start.astimezone(zone)
+    found = find_slots(
+        activity=activity,
+        resource=resource,
+        insurance=insurance,
+        start_day=local.date(),
+        end_day=local.date(),
+        start_time=local.time(),
+        limit=1,
+        now=now,
+    )
+    # Compared as instants: Python never finds a repeated wall-clock time equal to one of another zone.
+    return found[0] if found and found[0].start.timestamp() == start.timestamp() else None
+
+
+def find_slots(
+    *,
+    activity: Activity,
+    start_day: dt.date,
+    end_day: dt.date,
+    start_time: dt.time | None = None,
+    end_time: dt.time | None = None,
+    min_time: dt.time | None = None,
+    max_time: dt.time | None = None,
+    limit: int = 100,
+    resource: Resource | None = None,
+    insurance: Insurance | None = None,
+    location: Location | None = None,
+    centers: Collection[Center] | None = None,
+    now: dt.datetime | None = None,
+) -> list[Slot]:
+    """The earliest free slots of the activity, at most `limit`, ordered by start then RESOURCE_LID.
+
+    Days and times are wall-clock values of each center's own time zone. The window runs from
+    start_day at start_time (default 00:00) to end_day at end_time (default: the end of that day): a
+    slot must start at or after the window's start and END at or before its end. The band min_time ..
+    max_time applies to every day: a slot starts at or after min_time and ends at or before max_time.
+    Optional filters: one resource, an insurance (None: self-pay), a location, a set of centers.
+    """
+    if limit < 1:
+        raise HisError(INVALID_INPUT, MSG_BAD_LIMIT)
+    if end_day < start_day or (end_day == start_day and end_time is not None and end_time <= (start_time or dt.time())):
+        raise HisError(INVALID_INPUT, MSG_WINDOW_INVERTED)
+    if min_time is not None and max_time is not None and max_time <= min_time:
+        raise HisError(INVALID_INPUT, MSG_BAND_INVERTED)
+    now = now or timezone.now()
+
+    offers = _load_offers(activity=activity, resource=resource, insurance=insurance, location=location, centers=centers)
+    if not offers:
+        return []
+    rule_days = _load_rules(offers=offers, activity=activity, start_day=start_day, end_day=end_day)
+    offers = [offer for offer in offers if offer.rules]
+    if not offers:
+        return []
+    zones = {offer.zone for offer in offers}
+    first_rule_day, last_rule_day = rule_days
+    day = max(start_day, first_rule_day or start_day, min(now.astimezone(zone).date() for zone in zones))
+    last_day = min(end_day, last_rule_day or end_day)
+    window = (start_day, _seconds(start_time), end_day, None if end_time is None else _seconds(end_time))
+    band = (_seconds(min_time), None if max_time is None else _seconds(max_time))
+
+    # Days are walked in growing chunks (1, 2, 4 ... days), two queries each, until enough is found.
+    found: list[tuple[int, str, _Offer]] = []
+    chunk = 1
+    while day <= last_day:
+        chunk_end = min(last_day, day + dt.timedelta(days=chunk - 1))
+        candidates = _candidates(offers, day, chunk_end, window, band, now.timestamp())
+        found = sorted(found + _free(candidates, limit), key=lambda c: c[:2])[:limit]
+        day = chunk_end + ONE_DAY
+        # Stop when nothing of a later day can come first (a zone further east may start earlier).
+        if len(found) == limit and found[-1][0] < min(
+            dt.datetime.combine(day, dt.time(), z).timestamp() for z in zones
+        ):
+            break
+        chunk *= 2
+    return [_slot(offer, activity, insurance, start) for start, _lid, offer in found]
+
+
+def _load_offers(
+    *,
+    activity: Activity,
+    resource: Resource | None,
+    insurance: Insurance | None,
+    location: Location | None,
+    centers: Collection[Center] | None,
+) -> list[_Offer]:
+    """The candidate resources, with durations, steps and prices, in one or two queries."""
+    if not activity.web_enabled:
+        return []
+    offered = ResourceActivity.objects.filter(
+        activity=activity, resource__web_enabled=True, resource__location__center__web_enabled=True
+    )
+    insurance_price = None
+    if insurance is not None:
+        if not insurance.web_enabled:
+            return []
+        covered = list(
+            InsuranceActivity.objects.filter(insurance=insurance, activity=activity).values_list("price", flat=True)[:1]
+        )
+        if not covered:
+            return []
+        insurance_price = covered[0]
+        offered = offered.filter(resource__insurance_resources__insurance=insurance)
+    if resource is not None:
+        offered = offered.filter(resource=resource)
+    if location is not None:
+        offered = offered.filter(resource__location=location)
+    if centers is not None:
+        offered = offered.filter(resource__location__center__in=list(centers))
+    offers = []
+    for row in offered.select_related("resource__location__center").order_by("resource__lid"):
+        duration = (row.duration or activity.duration) * 60
+        price = next((p for p in (insurance_price, row.price, activity.price) if p is not None), None)
+        offers.append(
+            _Offer(
+                resource=row.resource,
+                zone=row.resource.location.center.zone,
+                duration=duration,
+                step=(row.resource.availabilities_step * 60) if row.resource.availabilities_step else duration,
+                price=price,
+            )
+        )
+    return offers
+
+
+def _load_rules(
+    *, offers: list[_Offer], activity: Activity, start_day: dt.date, end_day: dt.date
+) -> tuple[dt.date | None, dt.date | None]:
+    """Fills each offer's rules by weekday in one query; returns the first and last day any rule is
+    valid (None: open-ended)."""
+    by_id = {offer.resource.pk: offer for offer in offers}
+    rows = (
+        AvailabilityRule.objects.filter(resource_id__in=by_id)
+        .filter(Q(activities__isnull=True) | Q(activities=activity))
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=start_day))
+        .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=end_day))
+        .values_list("resource_id", "weekday", "start_time", "end_time", "valid_from", "valid_to")
+        .distinct()
+    )
+    starts, ends = [], []
+    for resource_id, weekday, rule_start, rule_end, valid_from, valid_to in rows:
+        by_id[resource_id].rules[weekday].append((_seconds(rule_start), _seconds(rule_end), valid_from, valid_to))
+        starts.append(valid_from)
+        ends.append(valid_to)
+    first = None if not starts or None in starts else min(starts)
+    last = None if not ends or None in ends else max(ends)
+    return first, last
+
+
+def _candidates(
+    offers: list[_Offer], first_day: dt.date, last_day: dt.date, window: tuple, band: tuple, now: float
+) -> list[tuple[int, str, _Offer]]:
+    """Every (UTC start, resource lid, offer) the rules give on those days, busy or not."""
+    window_start_day, window_start, window_end_day, window_end = window
+    band_start, band_end = band
+    seen, candidates = set(), []
+    day = first_day
+    while day <= last_day:
+        weekday = (day.weekday() + 1) % 7  # the guide counts from Sunday = 0
+        lowest = max(band_start, window_start if day == window_start_day else 0)
+        highest = min(x for x in (band_end, window_end if day == window_end_day else None, 86400) if x is not None)
+        offsets = {zone: _constant_offset(day, zone) for zone in {offer.zone for offer in offers}}
+        for offer in offers:
+            offset = offsets[offer.zone]
+            for rule_start, rule_end, valid_from, valid_to in offer.rules.get(weekday, ()):
+                if (valid_from and day < valid_from) or (valid_to and day > valid_to):
+                    continue
+                for seconds in _starts(rule_start, min(rule_end, highest), lowest, offer.duration, offer.step):
+                    start = _timestamp(day, seconds, offer.zone, offset)
+                    if start is None or start < now or (start, offer.resource.pk) in seen:
+                        continue
+                    seen.add((start, offer.resource.pk))
+                    candidates.append((start, offer.resource.lid, offer))
+        day += ONE_DAY
+    return candidates
+
+
+def _starts(rule_start: int, end_by: int, lowest: int, duration: int, step: int) -> range:
+    """Start times (seconds of the day) at the rule's start plus whole steps, from `lowest`, ending by `end_by`."""
+    steps_to_lowest = max(0, -(-(lowest - rule_start) // step))  # rounded up
+    first = rule_start + steps_to_lowest * step
+    return range(first, end_by - duration + 1, step)
+
+
+def _free(candidates: list[tuple[int, str, _Offer]], limit: int) -> list[tuple[int, str, _Offer]]:
+    """The earliest `limit` candidates that overlap no active appointment and no absence."""
+    if not candidates:
+        return []
+    candidates.sort(key=lambda c: c[:2])
+    busy = _busy(
+        offers={c[2].resource.pk: c[2] for c in candidates}.values(),
+        since=candidates[0][0],
+        until=max(c[0] + c[2].duration for c in candidates),
+    )
+    free = []
+    for candidate in candidates:
+        start, _lid, offer = candidate
+        starts, ends = busy.get(offer.resource.pk, ((), ()))
+        before = bisect_left(starts, start + offer.duration) - 1  # the last busy period starting before the end
+        if before < 0 or ends[before] <= start:
+            free.append(candidate)
+            if len(free) == limit:
+                break
+    return free
+
+
+def _busy(*, offers: Iterable[_Offer], since: int, until: int) -> dict[int, tuple[list[float], list[float]]]:
+    """Per resource, its busy periods between two instants, merged and sorted: (starts, ends). Two queries."""
+    by_center = defaultdict(list)
+    for offer in offers:
+        by_center[offer.resource.location.center_id].append(offer.resource.pk)
+    resource_ids = [pk for pks in by_center.values() for pk in pks]
+    since_dt, until_dt = dt.datetime.fromtimestamp(since, dt.UTC), dt.datetime.fromtimestamp(until, dt.UTC)
+    periods = defaultdict(list)
+    appointments = Appointment.objects.filter(
+        resource_id__in=resource_ids,
+        status__in=ACTIVE_STATUSES,
+        start__gt=since_dt - MAX_APPOINTMENT_LENGTH,
+        start__lt=until_dt,
+        end__gt=since_dt,
+    ).values_list("resource_id", "start", "end")
+    for resource_id, start, end in appointments:
+        periods[resource_id].append((start.timestamp(), end.timestamp()))
+    absences = Absence.objects.filter(
+        Q(resource_id__in=resource_ids) | Q(center_id__in=list(by_center)), start__lt=until_dt, end__gt=since_dt
+    ).values_list("resource_id", "center_id", "start", "end")
+    for resource_id, center_id, start, end in absences:
+        for pk in [resource_id] if resource_id else by_center[center_id]:
+            periods[pk].append((start.timestamp(), end.timestamp()))
+    return {pk: _merged(spans) for pk, spans in periods.items()}
+
+
+def _merged(spans: list[tuple[float, float]]) -> tuple[list[float], list[float]]:
+    starts, ends = [], []
+    for start, end in sorted(spans):
+        if ends and start <= ends[-1]:
+            ends[-1] = max(ends[-1], end)
+        else:
+            starts.append(start)
+            ends.append(end)
+    return starts, ends
+
+
+def _slot(offer: _Offer, activity: Activity, insurance: Insurance | None, start: int) -> Slot:
+    return Slot(
+        resource=offer.resource,
+        activity=activity,
+        insurance=insurance,
+        location=offer.resource.location,
+        start=dt.datetime.fromtimestamp(start, offer.zone),
+        end=dt.datetime.fromtimestamp(start + offer.duration, offer.zone),
+        price=offer.price,
+    )
+
+
+def _seconds(value: dt.time | None) -> int:
+    return 0 if value is None else value.hour * 3600 + value.minute * 60 + value.second
+
+
+def _constant_offset(day: dt.date, zone: ZoneInfo) -> int | None:
+    """The zone's UTC offset in seconds if it holds all day (no clock change that day), else None."""
+    midnights = (dt.datetime.combine(day, dt.time(), zone), dt.datetime.combine(day + ONE_DAY, dt.time(), zone))
+    offsets = {m.replace(fold=fold).utcoffset() for m in midnights for fold in (0, 1)}
+    return int(offsets.pop().total_seconds()) if len(offsets) == 1 else None
+
+
+def _timestamp(day: dt.date, seconds: int, zone: ZoneInfo, offset: int | None) -> int | None:
+    """The UTC instant of a wall-clock time of `day`; None if the clocks skip it."""
+    naive = (day.toordinal() - EPOCH_ORDINAL) * 86400 + seconds
+    if offset is not None:
+        return naive - offset
+    local = dt.datetime.combine(day, dt.time(seconds // 3600, seconds // 60 % 60, seconds % 60), zone)
+    first, second = local.utcoffset(), local.replace(fold=1).utcoffset()
+    if first < second:  # in the hour skipped when the clocks go forward
+        return None
+    return naive - int(first.total_seconds())

@@ -1,0 +1,100 @@
+"""Reads of the medical results domain: which results a patient has, and their stored content.
+
+Scope rule: a result with no center belongs to the hospital as a whole, so only a caller scoped to
+every center (`centers=None`) sees it; a caller limited to some centers sees only their results.
+"""
+
+import datetime as dt
+import zoneinfo
+from collections.abc import Collection
+from typing import IO
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from appointments.models import Patient
+from centers.models import Center
+from his.errors import CONFLICT, NOT_FOUND, SERVICE_UNAVAILABLE, HisError
+from results.models import MedicalResult
+
+DEFAULT_WINDOW_DAYS = 7
+
+MSG_RESULT_NOT_FOUND = "No result with DOWNLOAD_LID {lid}."
+MSG_CONTENT_UNAVAILABLE = "The file of result {lid} cannot be read from storage right now; try again later."
+MSG_MERGE_CYCLE = "Patient {lid} is merged into a record that is merged back into it; fix merged_into in the admin."
+
+
+def hospital_zone() -> zoneinfo.ZoneInfo:
+    return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+
+
+def follow_merges(*, patient: Patient) -> Patient:
+    """The record that now stands for this patient: the end of its `merged_into` chain."""
+    seen = {patient.pk}
+    while patient.merged_into_id is not None:
+        if patient.merged_into_id in seen:
+            raise HisError(CONFLICT, MSG_MERGE_CYCLE.format(lid=patient.lid))
+        seen.add(patient.merged_into_id)
+        patient = patient.merged_into
+    return patient
+
+
+def patient_by_lid(*, lid: str) -> Patient | None:
+    """The patient named by USER_LID, following merges to the surviving record; None when unknown."""
+    patient = Patient.objects.filter(lid=lid).first()
+    return follow_merges(patient=patient) if patient is not None else None
+
+
+def merged_family_ids(*, patient: Patient) -> list[int]:
+    """The patient's id and those of every record merged into it (directly or through others)."""
+    ids = [patient.pk]
+    frontier = [patient.pk]
+    while frontier:
+        frontier = list(
+            Patient.objects.filter(merged_into__in=frontier).exclude(pk__in=ids).values_list("pk", flat=True)
+        )
+        ids.extend(frontier)
+    return ids
+
+
+def scoped_results(*, centers: Collection[Center] | None) -> QuerySet[MedicalResult]:
+    results = MedicalResult.objects.select_related("patient", "center")
+    if centers is None:
+        return results
+    return results.filter(center__in=[c.pk for c in centers])
+
+
+def results_for_patient(
+    *, patient: Patient, since: dt.date | None = None, centers: Collection[Center] | None = None
+) -> list[MedicalResult]:
+    """The patient's results created on or after `since` (default: 7 days ago, hospital time zone),
+    newest first, withdrawn ones included so tuOtempO can show them as cancelled. Results still held
+    by records merged into this patient are included. `centers=None` spans every center and also
+    shows results with no center; a list of centers shows only results of those centers."""
+    zone = hospital_zone()
+    if since is None:
+        since = timezone.localdate(timezone=zone) - dt.timedelta(days=DEFAULT_WINDOW_DAYS)
+    start = dt.datetime.combine(since, dt.time.min, tzinfo=zone)
+    results = scoped_results(centers=centers).filter(patient__in=merged_family_ids(patient=patient), created__gte=start)
+    return list(results.order_by("-created", "-pk"))
+
+
+def result_for_download(*, lid: str, centers: Collection[Center] | None = None) -> MedicalResult:
+    """The result named by DOWNLOAD_LID, withdrawn or not. A result outside `centers` gets the same
+    NOT_FOUND answer as an unknown one."""
+    result = scoped_results(centers=centers).filter(lid=lid).first()
+    if result is None:
+        raise HisError(NOT_FOUND, MSG_RESULT_NOT_FOUND.format(lid=lid))
+    return result
+
+
+def open_result_content(*, result: MedicalResult) -> IO[bytes]:
+    """The stored file of the result, opened for reading in binary so it can be streamed.
+    The caller closes it."""
+    if not result.file.name:
+        raise HisError(SERVICE_UNAVAILABLE, MSG_CONTENT_UNAVAILABLE.format(lid=result.lid))
+    try:
+        return result.file.storage.open(result.file.name, "rb")
+    except Exception:  # any storage backend (disk, S3...) failing to read is the same answer
+        raise HisError(SERVICE_UNAVAILABLE, MSG_CONTENT_UNAVAILABLE.format(lid=result.lid)) from None
