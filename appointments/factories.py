@@ -90,6 +90,8 @@ class AvailabilityRuleFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = models.AvailabilityRule
         django_get_or_create = ("lid",)
+        # The hook below only sets the many-to-many activities: nothing left to save afterwards.
+        skip_postgeneration_save = True
 
     lid = factory.Sequence(lambda n: f"R{n + 1}")
     resource = factory.SubFactory(ResourceFactory)

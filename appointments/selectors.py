@@ -1,12 +1,27 @@
 """Reads of the scheduling domain: key entities, appointments. The slot search is in slots.py."""
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal
 
-from appointments.models import Activity, Insurance, InsuranceActivity, InsuranceResource, Resource, ResourceActivity
+from django.utils import timezone
+
+from appointments.models import (
+    Activity,
+    Appointment,
+    Insurance,
+    InsuranceActivity,
+    InsuranceResource,
+    Patient,
+    Resource,
+    ResourceActivity,
+)
 from centers.models import Center
+from his.errors import INVALID_INPUT, NOT_FOUND, HisError
+
+ONE_DAY = dt.timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -59,4 +74,85 @@ def key_entities(*, centers: Collection[Center] | None) -> list[KeyEntity]:
             rows.append(
                 KeyEntity(pair.resource, pair.activity, insurance, price if price is not None else own_price, duration)
             )
+    return rows
+
+
+MSG_UNKNOWN = "{field} {lid!r} does not exist."
+MSG_REMINDER_WINDOW = "Without a patient, START_DATE and END_DATE are both required and may span at most {days} days."
+REMINDER_MAX_DAYS = 31
+
+
+def in_scope(queryset, centers: Collection[Center] | None, path: str):
+    return queryset if centers is None else queryset.filter(**{f"{path}__in": list(centers)})
+
+
+def get_by_lid(model, *, lid: str, field: str, centers: Collection[Center] | None = None, center_path: str = ""):
+    """The row with that external id, if it exists for this client (inside its centers)."""
+    queryset = model.objects.all()
+    if center_path:
+        queryset = in_scope(queryset, centers, center_path)
+    row = queryset.filter(lid=lid).first()
+    if row is None:
+        raise HisError(NOT_FOUND, MSG_UNKNOWN.format(field=field, lid=lid))
+    return row
+
+
+def appointment_for(*, lid: str, centers: Collection[Center] | None) -> Appointment:
+    """One appointment as the hospital holds it now, if it belongs to the client's centers."""
+    queryset = in_scope(Appointment.objects.all(), centers, "resource__location__center")
+    appointment = queryset.select_related(*APPOINTMENT_RELATED).filter(lid=lid).first()
+    if appointment is None:
+        raise HisError(NOT_FOUND, MSG_UNKNOWN.format(field="APP_LID", lid=lid))
+    return appointment
+
+
+APPOINTMENT_RELATED = ("patient", "insurance", "activity__group", "resource__location__center")
+
+
+def patient_family(patient: Patient) -> list[int]:
+    """The patient and every record merged into it, directly or through other merges."""
+    ids, frontier = [patient.pk], [patient.pk]
+    while frontier:
+        frontier = list(
+            Patient.objects.filter(merged_into__in=frontier).exclude(pk__in=ids).values_list("pk", flat=True)
+        )
+        ids.extend(frontier)
+    return ids
+
+
+def appointments_for(
+    *,
+    patient: Patient | None,
+    centers: Collection[Center] | None,
+    start_date: dt.date | None = None,
+    end_date: dt.date | None = None,
+    resource: Resource | None = None,
+    changed_since: dt.datetime | None = None,
+) -> list[Appointment]:
+    """Appointments as the hospital holds them now, whatever their origin, cancelled ones included,
+    ordered by date, time and resource: a patient's (and those of records merged into it), or,
+    without a patient, every appointment of the client's centers in a window of at most 31 days
+    (the reminder batch). Dates are days of each appointment's own center; with `changed_since`,
+    only those created or changed after it."""
+    if patient is None and (
+        start_date is None or end_date is None or not 0 <= (end_date - start_date).days < REMINDER_MAX_DAYS
+    ):
+        raise HisError(INVALID_INPUT, MSG_REMINDER_WINDOW.format(days=REMINDER_MAX_DAYS))
+    queryset = in_scope(Appointment.objects.all(), centers, "resource__location__center")
+    if patient is not None:
+        queryset = queryset.filter(patient__in=patient_family(patient))
+    if resource is not None:
+        queryset = queryset.filter(resource=resource)
+    if changed_since is not None:
+        queryset = queryset.filter(modified__gt=changed_since)
+    # Widened by a day on each side in UTC, then cut exactly on each center's own calendar.
+    if start_date is not None:
+        queryset = queryset.filter(start__gte=dt.datetime.combine(start_date - ONE_DAY, dt.time(), dt.UTC))
+    if end_date is not None:
+        queryset = queryset.filter(start__lt=dt.datetime.combine(end_date + 2 * ONE_DAY, dt.time(), dt.UTC))
+    rows = []
+    for appointment in queryset.select_related(*APPOINTMENT_RELATED).order_by("start", "resource__lid", "pk"):
+        day = timezone.localtime(appointment.start, appointment.resource.location.center.zone).date()
+        if (start_date is None or day >= start_date) and (end_date is None or day <= end_date):
+            rows.append(appointment)
     return rows

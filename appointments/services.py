@@ -4,12 +4,25 @@ Nothing here knows tuOtempO's field names or formats: the shells translate (appo
 """
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from appointments.models import CANCELLED_STATUSES, Appointment, AppointmentStatus, Resource
-from his.errors import CONFLICT, INVALID_INPUT, HisError
+from appointments.models import (
+    ACTIVE_STATUSES,
+    CANCELLED_STATUSES,
+    Activity,
+    Appointment,
+    AppointmentStatus,
+    Insurance,
+    Origin,
+    Patient,
+    Resource,
+)
+from appointments.patients import PatientData, follow_merges, resolve_patient
+from appointments.slots import find_slot
+from his.errors import CONFLICT, INVALID_INPUT, NOT_FOUND, HisError
 
 OVERLAP_CONSTRAINT = "appointment_overlap"
 MSG_SLOT_TAKEN = "{when} with RESOURCE_LID {resource} is no longer available: another appointment holds it."
@@ -68,3 +81,97 @@ def cancel_appointment(*, appointment: Appointment, by_admin: bool = False, allo
     appointment.cancelled_at = now
     appointment.save(update_fields=["status", "cancelled_at", "modified"])
     return appointment
+
+
+MSG_SLOT_NOT_OFFERED = (
+    "{when} with RESOURCE_LID {resource} is not offered for ACTIVITY_LID {activity}{insurance}: it is outside "
+    "the doctor's availability, in the past, or already taken. Search the availabilities again."
+)
+MSG_NOT_OWNER = "Appointment {app} does not belong to this patient."
+
+
+@dataclass(frozen=True)
+class Booking:
+    appointment: Appointment
+    created: bool  # False: the patient already held this slot (a retried request)
+
+
+def held_by(*, patient: Patient, resource: Resource, activity: Activity, start: dt.datetime) -> Appointment | None:
+    """The active appointment this patient already holds in that slot, if any."""
+    return (
+        Appointment.objects.filter(
+            patient=patient, resource=resource, activity=activity, start=start, status__in=ACTIVE_STATUSES
+        )
+        .select_related("patient")
+        .first()
+    )
+
+
+@transaction.atomic
+def book_appointment(
+    *,
+    resource: Resource,
+    activity: Activity,
+    start: dt.datetime,
+    insurance: Insurance | None,
+    patient_data: PatientData,
+    pattern: str,
+    notes: str = "",
+    origin: str = Origin.ONLINE,
+) -> Booking:
+    """Books the slot for the patient tuOtempO describes, identified or registered by the client's
+    patient pattern. Exactly one of any number of simultaneous requests for a slot wins: the
+    database refuses the others. The same patient asking again for the slot it holds gets the same
+    appointment back. A failed booking leaves nothing behind, not even a patient it registered."""
+    patient = resolve_patient(data=patient_data, pattern=pattern)
+    existing = held_by(patient=patient, resource=resource, activity=activity, start=start)
+    if existing is not None:
+        return Booking(existing, created=False)
+    slot = find_slot(resource=resource, activity=activity, start=start, insurance=insurance)
+    if slot is None:
+        raise HisError(CONFLICT, _not_offered(resource, activity, insurance, start))
+    appointment = Appointment(
+        resource=resource,
+        activity=activity,
+        insurance=insurance,
+        location=slot.location,
+        patient=patient,
+        start=slot.start,
+        end=slot.end,
+        status=AppointmentStatus.APPROVED,
+        origin=origin,
+        notes=notes[:500],
+    )
+    try:
+        with transaction.atomic():
+            appointment.save()
+    except IntegrityError as exc:
+        if not is_overlap_violation(exc):
+            raise
+        # Another request won the race; if it was this same patient's, this is a retry.
+        existing = held_by(patient=patient, resource=resource, activity=activity, start=start)
+        if existing is not None:
+            return Booking(existing, created=False)
+        raise HisError(
+            CONFLICT, MSG_SLOT_TAKEN.format(when=local_label(resource, start), resource=resource.lid)
+        ) from None
+    return Booking(appointment, created=True)
+
+
+def _not_offered(resource: Resource, activity: Activity, insurance: Insurance | None, start: dt.datetime) -> str:
+    covered = f" with INSURANCE_LID {insurance.lid}" if insurance else ""
+    return MSG_SLOT_NOT_OFFERED.format(
+        when=local_label(resource, start), resource=resource.lid, activity=activity.lid, insurance=covered
+    )
+
+
+@transaction.atomic
+def cancel_for_patient(*, appointment: Appointment, patient: Patient | None) -> Appointment:
+    """Cancels on the patient's behalf (deleteAppointment, CancelAppointment): only an appointment
+    that has not started, and when a patient is named, only that patient's own."""
+    appointment = (
+        Appointment.objects.select_for_update().select_related("resource__location__center").get(pk=appointment.pk)
+    )
+    if patient is not None and follow_merges(appointment.patient).pk != follow_merges(patient).pk:
+        raise HisError(NOT_FOUND, MSG_NOT_OWNER.format(app=appointment.lid))
+    return cancel_appointment(appointment=appointment)

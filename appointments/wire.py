@@ -1,7 +1,31 @@
 """The scheduling methods on the wire: KeyEntities (guide B.2.1.2) and the booking methods (B.2.2)."""
 
-from appointments.selectors import key_entities
-from his.wire import Answer, Call, Method, fmt_int, fmt_price, register
+import datetime as dt
+
+from django.utils import timezone
+
+from appointments.models import Activity, Appointment, Insurance, Patient, Resource
+from appointments.patients import PatientData, patient_by_lid, patient_by_tid
+from appointments.selectors import MSG_UNKNOWN, appointment_for, appointments_for, get_by_lid, in_scope, key_entities
+from appointments.services import book_appointment, cancel_for_patient
+from appointments.slots import find_slots, parse_slot_lid
+from centers.models import Location
+from his.errors import INVALID_INPUT, NOT_FOUND, HisError
+from his.models import PatientPattern
+from his.wire import (
+    Answer,
+    Call,
+    Kind,
+    Method,
+    Param,
+    default_zone,
+    fmt_date,
+    fmt_int,
+    fmt_price,
+    fmt_time,
+    local,
+    register,
+)
 
 KEY_ENTITY_FIELDS = (
     "INSURANCE_LID", "INSURANCE_NAME", "ACTIVITY_GROUP_LID", "ACTIVITY_GROUP_NAME", "ACTIVITY_LID", "ACTIVITY_NAME",
@@ -43,5 +67,429 @@ KEY_ENTITIES = register(
         handler=key_entities_answer,
         many=True,
         record_name="KeyEntity",
+    )
+)
+
+
+# ---------------------------------------------------------------- lookups shared by the methods
+
+MAX_RESULTS = 1000
+DEFAULT_RESULTS = 100
+DEFAULT_WINDOW = dt.timedelta(days=7)
+
+MSG_SLOT_MISSING = (
+    "Name the slot with AVAILABILITY_LID, or with RESOURCE_LID, ACTIVITY_LID, APP_DATE and APP_START_TIME "
+    "(missing: {missing})."
+)
+MSG_SLOT_DISAGREES = "AVAILABILITY_LID {slot} is for {field} {expected}, but {field} {given} was sent."
+MSG_PATIENT_REQUIRED = "Name the patient with {field}."
+MSG_BAD_GENDER = "USER_GENDER={value!r} is not M or F."
+
+
+def _resource(call: Call, lid: str) -> Resource:
+    return get_by_lid(Resource, lid=lid, field="RESOURCE_LID", centers=call.centers, center_path="location__center")
+
+
+def _optional(call: Call, model, name: str, center_path: str = ""):
+    lid = call[name]
+    if lid is None:
+        return None
+    return get_by_lid(model, lid=lid, field=name, centers=call.centers, center_path=center_path)
+
+
+def _patient_field(call: Call) -> str:
+    return "USER_TID" if call.pattern == PatientPattern.TID else "USER_LID"
+
+
+def _named_patient(call: Call, *, required: bool) -> Patient | None:
+    """The patient the request names by the client's pattern, followed through merges."""
+    field = _patient_field(call)
+    value = call[field]
+    if value is None:
+        if required:
+            raise HisError(INVALID_INPUT, MSG_PATIENT_REQUIRED.format(field=field))
+        return None
+    patient = patient_by_tid(value) if field == "USER_TID" else patient_by_lid(value)
+    if patient is None:
+        raise HisError(NOT_FOUND, MSG_UNKNOWN.format(field=field, lid=value))
+    return patient
+
+
+def _named_slot(call: Call) -> tuple[Resource, Activity, dt.datetime]:
+    """The slot named by AVAILABILITY_LID or by resource, activity, date and time; both must agree."""
+    if call["AVAILABILITY_LID"] is None:
+        needed = ("RESOURCE_LID", "ACTIVITY_LID", "APP_DATE", "APP_START_TIME")
+        missing = [name for name in needed if call[name] is None]
+        if missing:
+            raise HisError(INVALID_INPUT, MSG_SLOT_MISSING.format(missing=", ".join(missing)))
+        resource = _resource(call, call["RESOURCE_LID"])
+        activity = get_by_lid(Activity, lid=call["ACTIVITY_LID"], field="ACTIVITY_LID")
+        zone = resource.location.center.zone
+        return resource, activity, dt.datetime.combine(call["APP_DATE"], call["APP_START_TIME"], zone)
+
+    key = parse_slot_lid(call["AVAILABILITY_LID"])
+    scoped = in_scope(Resource.objects.select_related("location__center"), call.centers, "location__center")
+    resource = scoped.filter(pk=key.resource_id).first()
+    activity = Activity.objects.filter(pk=key.activity_id).first()
+    if resource is None or activity is None:
+        raise HisError(NOT_FOUND, MSG_UNKNOWN.format(field="AVAILABILITY_LID", lid=call["AVAILABILITY_LID"]))
+    start = local(key.start, resource.location.center)
+    for field, expected in (
+        ("RESOURCE_LID", resource.lid),
+        ("ACTIVITY_LID", activity.lid),
+        ("APP_DATE", fmt_date(start.date())),
+        ("APP_START_TIME", fmt_time(start)),
+    ):
+        given = call[field]
+        if given is not None:
+            given = fmt_date(given) if field == "APP_DATE" else fmt_time(given) if field == "APP_START_TIME" else given
+            if given != expected:
+                raise HisError(
+                    INVALID_INPUT,
+                    MSG_SLOT_DISAGREES.format(
+                        slot=call["AVAILABILITY_LID"], field=field, expected=expected, given=given
+                    ),
+                )
+    return resource, activity, key.start
+
+
+def _patient_data(call: Call) -> PatientData:
+    gender = (call["USER_GENDER"] or "").upper()[:1]
+    if call["USER_GENDER"] is not None and gender not in ("M", "F"):
+        raise HisError(INVALID_INPUT, MSG_BAD_GENDER.format(value=call["USER_GENDER"]))
+    return PatientData(
+        lid=call["USER_LID"],
+        tid=call["USER_TID"],
+        first_name=call["USER_FIRST_NAME"] or "",
+        second_name=call["USER_SECOND_NAME"] or "",
+        third_name=call["USER_THIRD_NAME"] or "",
+        gender=gender,
+        date_of_birth=call["USER_DATE_OF_BIRTH"],
+        mobile_phone=call["USER_MOBILE_PHONE"] or "",
+        landline_phone=call["USER_LANDLINE_PHONE"] or "",
+        email=call["USER_EMAIL"] or "",
+        id_number=call["USER_ID_NUMBER"] or "",
+    )
+
+
+def status_of(appointment: Appointment) -> str:
+    return "Confirmed" if appointment.is_active else "Cancelled"
+
+
+# ---------------------------------------------------------------- searchAvailabilities
+
+
+def search_availabilities(call: Call) -> Answer:
+    activity = get_by_lid(Activity, lid=call["ACTIVITY_LID"], field="ACTIVITY_LID")
+    start_day = call["AVA_START_DAY"] or timezone.localdate(timezone=default_zone(call.centers))
+    slots = find_slots(
+        activity=activity,
+        start_day=start_day,
+        end_day=call["AVA_END_DAY"] or start_day + DEFAULT_WINDOW,
+        start_time=call["AVA_START_TIME"],
+        end_time=call["AVA_END_TIME"] or dt.time(23, 59),
+        min_time=call["AVA_MIN_TIME"],
+        max_time=call["AVA_MAX_TIME"],
+        limit=min(call["AVA_RESULTS_NUMBER"] or DEFAULT_RESULTS, MAX_RESULTS),
+        resource=_optional(call, Resource, "RESOURCE_LID", "location__center"),
+        insurance=_optional(call, Insurance, "INSURANCE_LID"),
+        location=_optional(call, Location, "LOCATION_LID", "center"),
+        centers=call.centers,
+    )
+    return Answer(
+        [
+            {
+                "RESOURCE_LID": slot.resource.lid,
+                "ACTIVITY_LID": slot.activity.lid,
+                "INSURANCE_LID": slot.insurance.lid if slot.insurance else None,
+                "LOCATION_LID": slot.location.lid,
+                "AVA_DATE": fmt_date(slot.start.date()),
+                "AVA_START_TIME": fmt_time(slot.start),
+                "AVA_END_TIME": fmt_time(slot.end),
+                "AVAILABILITY_LID": slot.lid,
+                "ACTIVITY_PRICE": fmt_price(slot.price),
+            }
+            for slot in slots
+        ]
+    )
+
+
+SEARCH_AVAILABILITIES = register(
+    Method(
+        name="searchAvailabilities",
+        summary="Free slots for an activity, earliest first (guide B.2.2). Dates and times are wall-clock "
+        "times of each center; a slot starts at or after AVA_MIN_TIME and ends by AVA_MAX_TIME each day.",
+        params=(
+            Param("ACTIVITY_LID", required=True),
+            Param("AVA_START_DAY", Kind.DATE, doc="Default: today."),
+            Param("AVA_END_DAY", Kind.DATE, doc="Default: AVA_START_DAY + 7 days."),
+            Param("AVA_START_TIME", Kind.TIME, doc="On AVA_START_DAY. Default 00:00."),
+            Param("AVA_END_TIME", Kind.TIME, doc="On AVA_END_DAY. Default 23:59."),
+            Param("AVA_MIN_TIME", Kind.TIME, doc="Earliest start, every day."),
+            Param("AVA_MAX_TIME", Kind.TIME, doc="Latest end, every day."),
+            Param("AVA_RESULTS_NUMBER", Kind.NUMBER, low=1, high=1_000_000, doc="Default 100, at most 1000."),
+            Param("RESOURCE_LID"),
+            Param("INSURANCE_LID"),
+            Param("LOCATION_LID"),
+        ),
+        fields=(
+            "RESOURCE_LID",
+            "ACTIVITY_LID",
+            "INSURANCE_LID",
+            "LOCATION_LID",
+            "AVA_DATE",
+            "AVA_START_TIME",
+            "AVA_END_TIME",
+            "AVAILABILITY_LID",
+            "ACTIVITY_PRICE",
+        ),  # fmt: skip
+        handler=search_availabilities,
+        many=True,
+        record_name="Availability",
+    )
+)
+
+
+# ---------------------------------------------------------------- addAppointment
+
+
+def add_appointment(call: Call) -> Answer:
+    try:
+        resource, activity, start = _named_slot(call)
+        booking = book_appointment(
+            resource=resource,
+            activity=activity,
+            start=start,
+            insurance=_optional(call, Insurance, "INSURANCE_LID"),
+            patient_data=_patient_data(call),
+            pattern=call.pattern,
+            notes=call["NOTES"] or "",
+        )
+    except HisError as error:
+        failure = {"ADD_RESULT": "ERROR", "ERROR_MESSAGE": error.message, "APP_LID": None, "USER_LID": None}
+        return Answer(failure, error=error)
+    appointment = booking.appointment
+    answer = {
+        "ADD_RESULT": "OK",
+        "ERROR_MESSAGE": None,
+        "APP_LID": appointment.lid,
+        "USER_LID": appointment.patient.lid,
+    }
+    return Answer(answer, ids={"APP_LID": appointment.lid, "USER_LID": appointment.patient.lid})
+
+
+PATIENT_PARAMS = (
+    Param("USER_FIRST_NAME"),
+    Param("USER_SECOND_NAME"),
+    Param("USER_THIRD_NAME"),
+    Param("USER_GENDER", max_length=10, doc="M or F."),
+    Param("USER_DATE_OF_BIRTH", Kind.DATE),
+    Param("USER_MOBILE_PHONE"),
+    Param("USER_LANDLINE_PHONE"),
+    Param("USER_EMAIL", max_length=100),
+    Param("USER_ID_NUMBER"),
+)
+
+ADD_APPOINTMENT = register(
+    Method(
+        name="addAppointment",
+        summary="Books a slot for a patient, identified or registered by the client's patient pattern (guide "
+        "B.2.2). Business failures come back as ADD_RESULT=ERROR with ERROR_MESSAGE.",
+        params=(
+            Param("ACTIVITY_LID"),
+            Param("RESOURCE_LID"),
+            Param("USER_TID", doc="Under the tid pattern."),
+            Param("USER_LID", doc="Under the lid pattern; empty for a new patient."),
+            *PATIENT_PARAMS,
+            Param("APP_DATE", Kind.DATE),
+            Param("APP_START_TIME", Kind.TIME),
+            Param("AVAILABILITY_LID", doc="As returned by searchAvailabilities."),
+            Param("INSURANCE_LID"),
+            Param("NOTES", max_length=500),
+        ),
+        fields=("ADD_RESULT", "ERROR_MESSAGE", "APP_LID", "USER_LID"),
+        handler=add_appointment,
+        write=True,
+        record_name="AddAppointmentResult",
+    )
+)
+
+
+# ---------------------------------------------------------------- deleteAppointment, CancelAppointment
+
+
+def delete_appointment(call: Call) -> Answer:
+    lid = call["APP_LID"]
+    try:
+        cancel_for_patient(appointment=appointment_for(lid=lid, centers=call.centers), patient=None)
+    except HisError as error:
+        return Answer({"DELETE_RESULT": "ERROR", "ERROR_MESSAGE": error.message, "APP_LID": lid}, error=error)
+    return Answer({"DELETE_RESULT": "OK", "ERROR_MESSAGE": None, "APP_LID": lid})
+
+
+DELETE_APPOINTMENT = register(
+    Method(
+        name="deleteAppointment",
+        summary="Cancels an appointment that has not started; its slot becomes bookable again. Cancelling it "
+        "again is OK (guide B.2.2).",
+        params=(Param("APP_LID", required=True),),
+        fields=("DELETE_RESULT", "ERROR_MESSAGE", "APP_LID"),
+        handler=delete_appointment,
+        write=True,
+        record_name="DeleteAppointmentResult",
+    )
+)
+
+
+def cancel_appointment_answer(call: Call) -> Answer:
+    lid = call["APP_LID"]
+    try:
+        patient = _named_patient(call, required=True)
+        cancel_for_patient(appointment=appointment_for(lid=lid, centers=call.centers), patient=patient)
+    except HisError as error:
+        # As the guide says: on failure the message travels in APP_LID.
+        return Answer({"DELETE_RESULT": "ERROR", "RESULT": "ERROR", "APP_LID": error.message}, error=error)
+    return Answer({"DELETE_RESULT": "OK", "RESULT": "OK", "APP_LID": lid})
+
+
+CANCEL_APPOINTMENT = register(
+    Method(
+        name="CancelAppointment",
+        summary="As deleteAppointment, only for the patient's own appointment. On failure APP_LID carries the message.",
+        params=(Param("APP_LID", required=True), Param("USER_LID"), Param("USER_TID")),
+        fields=("DELETE_RESULT", "RESULT", "APP_LID"),
+        handler=cancel_appointment_answer,
+        write=True,
+        record_name="CancelAppointmentResult",
+    )
+)
+
+
+# ---------------------------------------------------------------- checkAppointment
+
+
+def check_appointment(call: Call) -> Answer:
+    appointment = appointment_for(lid=call["APP_LID"], centers=call.centers)
+    center, patient = appointment.resource.location.center, appointment.patient
+    return Answer(
+        {
+            "APP_LID": appointment.lid,
+            "STATUS": status_of(appointment),
+            "APP_DATE": fmt_date(local(appointment.start, center).date()),
+            "APP_START_TIME": fmt_time(local(appointment.start, center)),
+            "APP_END_TIME": fmt_time(local(appointment.end, center)),
+            "USER_LID": patient.lid,
+            "USER_TID": patient.tid,
+            "USER_MOBILE_PHONE": patient.mobile_phone or None,
+            "USER_EMAIL": patient.email or None,
+            "USER_INSURANCE_LID": appointment.insurance.lid if appointment.insurance else None,
+            "RESOURCE_LID": appointment.resource.lid,
+            "ACTIVITY_LID": appointment.activity.lid,
+        },
+        ids={"USER_LID": patient.lid},
+    )
+
+
+CHECK_APPOINTMENT = register(
+    Method(
+        name="checkAppointment",
+        summary="One appointment as the hospital holds it now, desk and phone changes included (guide B.2.2).",
+        params=(Param("APP_LID", required=True),),
+        fields=(
+            "APP_LID",
+            "STATUS",
+            "APP_DATE",
+            "APP_START_TIME",
+            "APP_END_TIME",
+            "USER_LID",
+            "USER_TID",
+            "USER_MOBILE_PHONE",
+            "USER_EMAIL",
+            "USER_INSURANCE_LID",
+            "RESOURCE_LID",
+            "ACTIVITY_LID",
+        ),  # fmt: skip
+        handler=check_appointment,
+        record_name="CheckedAppointment",
+    )
+)
+
+
+# ---------------------------------------------------------------- getAppointments, SearchAppointments
+
+APPOINTMENT_FIELDS = (
+    "APP_LID", "STATUS", "APP_DATE", "APP_START_TIME", "APP_END_TIME", "USER_LID", "USER_MOBILE_PHONE", "USER_EMAIL",
+    "USER_INSURANCE_LID", "ACTIVITY_LID", "ACTIVITY_NAME", "ACTIVITY_GROUP_LID", "ACTIVITY_GROUP_NAME",
+    "RESOURCE_LID", "RESOURCE_FIRST_NAME", "RESOURCE_SECOND_NAME",
+)  # fmt: skip
+
+
+def appointment_row(appointment: Appointment, patient: Patient | None) -> dict:
+    center, group = appointment.resource.location.center, appointment.activity.group
+    patient = patient or appointment.patient
+    return {
+        "APP_LID": appointment.lid,
+        "STATUS": status_of(appointment),
+        "APP_DATE": fmt_date(local(appointment.start, center).date()),
+        "APP_START_TIME": fmt_time(local(appointment.start, center)),
+        "APP_END_TIME": fmt_time(local(appointment.end, center)),
+        "USER_LID": patient.lid,
+        "USER_MOBILE_PHONE": patient.mobile_phone or None,
+        "USER_EMAIL": patient.email or None,
+        "USER_INSURANCE_LID": appointment.insurance.lid if appointment.insurance else None,
+        "ACTIVITY_LID": appointment.activity.lid,
+        "ACTIVITY_NAME": appointment.activity.name,
+        "ACTIVITY_GROUP_LID": group.lid if group else None,
+        "ACTIVITY_GROUP_NAME": group.name if group else None,
+        "RESOURCE_LID": appointment.resource.lid,
+        "RESOURCE_FIRST_NAME": appointment.resource.first_name,
+        "RESOURCE_SECOND_NAME": appointment.resource.second_name,
+    }
+
+
+def _list_appointments(call: Call, *, patient_required: bool) -> Answer:
+    patient = _named_patient(call, required=patient_required)
+    appointments = appointments_for(
+        patient=patient,
+        centers=call.centers,
+        start_date=call["START_DATE"],
+        end_date=call["END_DATE"],
+        resource=_optional(call, Resource, "RESOURCE_LID", "location__center"),
+        changed_since=call["LAST_REQUEST_TIMESTAMP"],
+    )
+    return Answer([appointment_row(a, patient) for a in appointments])
+
+
+LIST_PARAMS = (
+    Param("USER_LID"),
+    Param("USER_TID"),
+    Param("START_DATE", Kind.DATE),
+    Param("END_DATE", Kind.DATE),
+    Param("RESOURCE_LID"),
+    Param("LAST_REQUEST_TIMESTAMP", Kind.TIMESTAMP, doc="Only appointments created or changed after it."),
+)
+
+GET_APPOINTMENTS = register(
+    Method(
+        name="getAppointments",
+        summary="Every appointment of a patient, whatever its origin, cancelled ones included (guide B.2.2).",
+        params=LIST_PARAMS,
+        fields=APPOINTMENT_FIELDS,
+        handler=lambda call: _list_appointments(call, patient_required=True),
+        many=True,
+        record_name="Appointment",
+    )
+)
+
+SEARCH_APPOINTMENTS = register(
+    Method(
+        name="SearchAppointments",
+        summary="As getAppointments; without a patient, every appointment of the client's centers between "
+        "START_DATE and END_DATE (at most 31 days): the reminder batch.",
+        params=LIST_PARAMS,
+        fields=APPOINTMENT_FIELDS,
+        handler=lambda call: _list_appointments(call, patient_required=False),
+        many=True,
+        record_name="Appointment",
     )
 )

@@ -1,0 +1,104 @@
+"""Admin for integration clients and the audit log, plus the small pieces every app's admin shares."""
+
+import base64
+
+from django import forms
+from django.contrib import admin, messages
+from django.utils import timezone
+
+from his.models import AuditEntry, IntegrationClient
+
+admin.site.site_header = "Hospital scheduling"
+admin.site.site_title = "Hospital scheduling"
+admin.site.index_title = "Desk administration"
+
+MSG_SHOWN_ONCE = (
+    "Secret of integration client {name}: {secret} (shown only this once; copy it now). "
+    "Basic credentials: {name}:{secret} (header: Authorization: Basic {basic})."
+)
+MSG_DEACTIVATED = "{count} integration client(s) deactivated: their calls are now refused."
+
+
+class ExternalIdReadOnlyMixin:
+    """External ids are what other systems store: editable when adding, read-only afterwards."""
+
+    external_id_fields = ("lid",)
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        if obj is not None:
+            readonly += [f for f in self.external_id_fields if f not in readonly]
+        return readonly
+
+
+class ExternalIdLockedForm(forms.ModelForm):
+    """For inline rows, where read-only fields cannot differ per row: an existing row's lid is disabled,
+    so a posted value is ignored."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and "lid" in self.fields:
+            self.fields["lid"].disabled = True
+
+
+def secret_message(*, name: str, secret: str) -> str:
+    basic = base64.b64encode(f"{name}:{secret}".encode()).decode()
+    return MSG_SHOWN_ONCE.format(name=name, secret=secret, basic=basic)
+
+
+@admin.register(IntegrationClient)
+class IntegrationClientAdmin(admin.ModelAdmin):
+    list_display = ("name", "is_active", "patient_pattern", "scope", "created", "secret_rotated")
+    list_filter = ("is_active", "patient_pattern", "centers")
+    search_fields = ("name",)
+    filter_horizontal = ("centers",)
+    fields = ("name", "is_active", "patient_pattern", "centers", "allowed_ips", "created", "secret_rotated")
+    readonly_fields = ("created", "secret_rotated")
+    actions = ("deactivate_clients", "rotate_secret")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("centers")
+
+    @admin.display(description="centers")
+    def scope(self, obj: IntegrationClient) -> str:
+        return ", ".join(c.lid for c in obj.centers.all()) or "every center"
+
+    def save_model(self, request, obj, form, change):
+        secret = None if change else obj.set_new_secret()
+        super().save_model(request, obj, form, change)
+        if secret:
+            # Only the hash is stored: this message is the one place the secret is ever shown.
+            messages.success(request, secret_message(name=obj.name, secret=secret))
+
+    @admin.action(description="Deactivate selected clients")
+    def deactivate_clients(self, request, queryset):
+        count = queryset.update(is_active=False)
+        self.message_user(request, MSG_DEACTIVATED.format(count=count), messages.SUCCESS)
+
+    @admin.action(description="Rotate secret (the old one stops working at once)")
+    def rotate_secret(self, request, queryset):
+        for client in queryset:
+            secret = client.set_new_secret()
+            client.secret_rotated = timezone.now()
+            client.save(update_fields=["secret_hash", "secret_rotated"])
+            self.message_user(request, secret_message(name=client.name, secret=secret), messages.SUCCESS)
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """The audit log is evidence: nobody adds, edits or deletes entries by hand."""
+
+    list_display = ("time", "client_name", "surface", "method", "outcome", "duration_ms", "remote_addr", "ids")
+    list_filter = ("client", "method", "outcome", "surface", "time")
+    search_fields = ("client_name", "method", "outcome", "remote_addr", "ids")
+    date_hierarchy = "time"
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
