@@ -88,6 +88,17 @@ def follow_merges(patient: Patient) -> Patient:
     return patient
 
 
+def patient_family(patient: Patient) -> list[int]:
+    """The patient and every record merged into it, directly or through other merges."""
+    ids, frontier = [patient.pk], [patient.pk]
+    while frontier:
+        frontier = list(
+            Patient.objects.filter(merged_into__in=frontier).exclude(pk__in=ids).values_list("pk", flat=True)
+        )
+        ids.extend(frontier)
+    return ids
+
+
 def patient_by_lid(lid: str | None) -> Patient | None:
     """The patient a USER_LID names, followed through merges; None when the hospital does not know it."""
     if not lid:

@@ -18,6 +18,7 @@ from appointments.models import (
     Resource,
     ResourceActivity,
 )
+from appointments.patients import patient_family
 from centers.models import Center
 from his.errors import INVALID_INPUT, NOT_FOUND, HisError
 
@@ -107,17 +108,6 @@ def appointment_for(*, lid: str, centers: Collection[Center] | None) -> Appointm
 
 
 APPOINTMENT_RELATED = ("patient", "insurance", "activity__group", "resource__location__center")
-
-
-def patient_family(patient: Patient) -> list[int]:
-    """The patient and every record merged into it, directly or through other merges."""
-    ids, frontier = [patient.pk], [patient.pk]
-    while frontier:
-        frontier = list(
-            Patient.objects.filter(merged_into__in=frontier).exclude(pk__in=ids).values_list("pk", flat=True)
-        )
-        ids.extend(frontier)
-    return ids
 
 
 def appointments_for(

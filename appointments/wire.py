@@ -101,7 +101,7 @@ def _patient_field(call: Call) -> str:
     return "USER_TID" if call.pattern == PatientPattern.TID else "USER_LID"
 
 
-def _named_patient(call: Call, *, required: bool) -> Patient | None:
+def named_patient(call: Call, *, required: bool) -> Patient | None:
     """The patient the request names by the client's pattern, followed through merges."""
     field = _patient_field(call)
     value = call[field]
@@ -344,7 +344,7 @@ DELETE_APPOINTMENT = register(
 def cancel_appointment_answer(call: Call) -> Answer:
     lid = call["APP_LID"]
     try:
-        patient = _named_patient(call, required=True)
+        patient = named_patient(call, required=True)
         cancel_for_patient(appointment=appointment_for(lid=lid, centers=call.centers), patient=patient)
     except HisError as error:
         # As the guide says: on failure the message travels in APP_LID.
@@ -448,7 +448,7 @@ def appointment_row(appointment: Appointment, patient: Patient | None) -> dict:
 
 
 def _list_appointments(call: Call, *, patient_required: bool) -> Answer:
-    patient = _named_patient(call, required=patient_required)
+    patient = named_patient(call, required=patient_required)
     appointments = appointments_for(
         patient=patient,
         centers=call.centers,

@@ -14,48 +14,19 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from appointments.models import Patient
+from appointments.patients import patient_family
 from centers.models import Center
-from his.errors import CONFLICT, NOT_FOUND, SERVICE_UNAVAILABLE, HisError
+from his.errors import NOT_FOUND, SERVICE_UNAVAILABLE, HisError
 from results.models import MedicalResult
 
 DEFAULT_WINDOW_DAYS = 7
 
 MSG_RESULT_NOT_FOUND = "No result with DOWNLOAD_LID {lid}."
 MSG_CONTENT_UNAVAILABLE = "The file of result {lid} cannot be read from storage right now; try again later."
-MSG_MERGE_CYCLE = "Patient {lid} is merged into a record that is merged back into it; fix merged_into in the admin."
 
 
 def hospital_zone() -> zoneinfo.ZoneInfo:
     return zoneinfo.ZoneInfo(settings.TIME_ZONE)
-
-
-def follow_merges(*, patient: Patient) -> Patient:
-    """The record that now stands for this patient: the end of its `merged_into` chain."""
-    seen = {patient.pk}
-    while patient.merged_into_id is not None:
-        if patient.merged_into_id in seen:
-            raise HisError(CONFLICT, MSG_MERGE_CYCLE.format(lid=patient.lid))
-        seen.add(patient.merged_into_id)
-        patient = patient.merged_into
-    return patient
-
-
-def patient_by_lid(*, lid: str) -> Patient | None:
-    """The patient named by USER_LID, following merges to the surviving record; None when unknown."""
-    patient = Patient.objects.filter(lid=lid).first()
-    return follow_merges(patient=patient) if patient is not None else None
-
-
-def merged_family_ids(*, patient: Patient) -> list[int]:
-    """The patient's id and those of every record merged into it (directly or through others)."""
-    ids = [patient.pk]
-    frontier = [patient.pk]
-    while frontier:
-        frontier = list(
-            Patient.objects.filter(merged_into__in=frontier).exclude(pk__in=ids).values_list("pk", flat=True)
-        )
-        ids.extend(frontier)
-    return ids
 
 
 def scoped_results(*, centers: Collection[Center] | None) -> QuerySet[MedicalResult]:
@@ -76,7 +47,7 @@ def results_for_patient(
     if since is None:
         since = timezone.localdate(timezone=zone) - dt.timedelta(days=DEFAULT_WINDOW_DAYS)
     start = dt.datetime.combine(since, dt.time.min, tzinfo=zone)
-    results = scoped_results(centers=centers).filter(patient__in=merged_family_ids(patient=patient), created__gte=start)
+    results = scoped_results(centers=centers).filter(patient__in=patient_family(patient), created__gte=start)
     return list(results.order_by("-created", "-pk"))
 
 

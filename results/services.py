@@ -18,10 +18,10 @@ from django.core.files import File
 from django.db import transaction
 
 from appointments.models import Patient
+from appointments.patients import follow_merges, patient_by_lid
 from centers.models import Center
 from his.errors import INVALID_INPUT, HisError
 from results.models import MedicalResult, ResultStatus
-from results.selectors import follow_merges, patient_by_lid
 
 REQUIRED_COLUMNS = ("DOWNLOAD_LID", "USER_LID", "DOWNLOAD_CODE", "DOWNLOAD_FILENAME", "DOWNLOAD_TYPE", "FILE_PATH")
 OPTIONAL_COLUMNS = ("STATUS", "CENTER_LID")
@@ -298,7 +298,7 @@ def _check_row(row: ManifestRow, *, base: Path, seen: dict[str, int], existing: 
     if row.user_lid:
         if row.user_lid not in patients:
             try:
-                patients[row.user_lid] = patient_by_lid(lid=row.user_lid)
+                patients[row.user_lid] = patient_by_lid(row.user_lid)
             except HisError as exc:  # a merge cycle
                 patients[row.user_lid] = exc.message
         found = patients[row.user_lid]
@@ -421,7 +421,7 @@ def upload_result(
         )
     result = MedicalResult.objects.select_for_update().filter(lid=lid).first() or MedicalResult(lid=lid)
     result.code, result.filename, result.file_type = code, filename, file_type
-    result.patient, result.center, result.status = follow_merges(patient=patient), center, ResultStatus.VALID
+    result.patient, result.center, result.status = follow_merges(patient), center, ResultStatus.VALID
     written: list[str] = []
     try:
         with transaction.atomic():

@@ -14,11 +14,12 @@ from zeep.exceptions import Fault, TransportError
 from zeep.helpers import serialize_object
 
 from his.errors import CODES
-from his.wire import REGISTRY, methods
+from his.wire import Method, methods
 
 FAULT_CODES = {code.soap_fault: name for name, code in CODES.items() if code.soap_fault}
 HTTP_CODES = {401: "UNAUTHORIZED", 413: "TOO_LARGE", 429: "THROTTLED", 503: "SERVICE_UNAVAILABLE"}
 RESULT_FIELDS = ("ADD_RESULT", "DELETE_RESULT", "RESULT")
+WRITES = {m.name for m in methods() if m.write}
 
 
 @dataclass(frozen=True)
@@ -73,8 +74,7 @@ class Rest:
         raw_body: bytes | None = None,
         headers: dict | None = None,
     ) -> Outcome:
-        spec = REGISTRY.get(method)
-        verb = verb or ("POST" if spec and spec.write else "GET")
+        verb = verb or ("POST" if method in WRITES else "GET")
         url = f"{self.base_url}/api/{method.lower()}"
         all_headers = dict(headers or {})
         if authorization:
@@ -104,13 +104,18 @@ class Soap:
     def __init__(self, base_url: str):
         self.base_url = base_url
         self.session = requests.Session()
-        self.client = zeep.Client(f"{base_url}/soap/?wsdl", transport=zeep.Transport(session=self.session))
+        # Results of 20 MB travel as one base64 text node: lxml-based clients need huge_tree for them.
+        self.client = zeep.Client(
+            f"{base_url}/soap/?wsdl",
+            transport=zeep.Transport(session=self.session),
+            settings=zeep.Settings(xml_huge_tree=True),
+        )
 
     def call(self, method: str, params: dict | None = None, *, authorization: str | None = None, **_) -> Outcome:
         self.session.headers.pop("Authorization", None)
         if authorization:
             self.session.headers["Authorization"] = authorization
-        spec = REGISTRY[method]
+        declared = spec(method)
         try:
             result = getattr(self.client.service, method)(**(params or {}))
         except Fault as fault:
@@ -125,13 +130,13 @@ class Soap:
                 message=error.content.decode("utf-8", "replace") if error.content else None,
             )
         payload = _plain(serialize_object(result, dict))
-        if spec.many:
+        if declared.many:
             payload = payload or []
-        for name in spec.binary_fields:
+        for name in declared.binary_fields:
             if isinstance(payload, dict) and payload.get(name) is not None:
                 payload[name] = base64.b64encode(payload[name]).decode("ascii")
         return Outcome(ok=business_ok(payload), code=None, payload=payload, status=200)
 
 
-def method_names() -> list[str]:
-    return [m.name for m in methods()]
+def spec(name: str) -> Method:
+    return {m.name: m for m in methods()}[name]

@@ -6,6 +6,7 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from appointments.factories import PatientFactory
+from appointments.patients import patient_by_lid
 from centers.factories import CenterFactory
 from his.errors import INVALID_INPUT, NOT_FOUND, SERVICE_UNAVAILABLE, HisError
 from results.factories import MedicalResultFactory
@@ -14,7 +15,6 @@ from results.selectors import (
     MSG_CONTENT_UNAVAILABLE,
     MSG_RESULT_NOT_FOUND,
     open_result_content,
-    patient_by_lid,
     result_for_download,
     results_for_patient,
 )
@@ -96,9 +96,9 @@ def test_patient_lookup_follows_merges_and_stops_on_unknown():
     middle = PatientFactory(lid="P2", merged_into=final)
     PatientFactory(lid="P1", merged_into=middle)
 
-    assert patient_by_lid(lid="P1") == final
-    assert patient_by_lid(lid="P3") == final
-    assert patient_by_lid(lid="NOPE") is None
+    assert patient_by_lid("P1") == final
+    assert patient_by_lid("P3") == final
+    assert patient_by_lid("NOPE") is None
 
 
 def test_result_for_download_finds_a_result_in_scope():
