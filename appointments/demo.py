@@ -652,9 +652,8 @@ def _build_patients(seed: int) -> list[Patient]:
             language="it" if italian else "es",
             privacy_accepted=rng.random() < 0.97,
             contact_by_email=bool(email),
-            # bulk_create skips save(), which derives the matching key.
-            name_key=normalise_name(first, second, third),
         )
+        patient.derive_keys()  # bulk_create skips save(), which derives the matching keys
         patient.home_center = center
         patients.append(patient)
     return patients

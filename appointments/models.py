@@ -248,6 +248,11 @@ def normalise_name(*parts: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
 
 
+def normalise_id_number(value: str) -> str:
+    """Upper case, without spaces, dashes or dots: '12.345.678-z' -> '12345678Z'."""
+    return re.sub(r"[\s.\-]+", "", value or "").upper()
+
+
 def normalise_phone(value: str) -> str:
     """Digits only, without an international 00/+ prefix of 34 or 39: '+34 600-11 22 33' -> '600112233'."""
     digits = re.sub(r"\D", "", value or "")
@@ -272,7 +277,7 @@ class Patient(ExternalIdMixin):
     first_name = models.CharField(max_length=50, blank=True)
     second_name = models.CharField(max_length=50, blank=True)
     third_name = models.CharField(max_length=50, blank=True)
-    id_number = models.CharField("ID number", max_length=50, blank=True, db_index=True)
+    id_number = models.CharField("ID number", max_length=50, blank=True)
     landline_phone = models.CharField(max_length=50, blank=True)
     mobile_phone = models.CharField(max_length=50, blank=True)
     work_phone = models.CharField(max_length=50, blank=True)
@@ -288,8 +293,9 @@ class Patient(ExternalIdMixin):
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_patients"
     )
-    # Derived on save, for matching a patient who books without a known id.
+    # Derived on save (derive_keys), for matching a patient who books without a known id.
     name_key = models.CharField(max_length=160, blank=True, editable=False)
+    id_key = models.CharField(max_length=50, blank=True, editable=False, db_index=True)
     created = models.DateTimeField(auto_now_add=True)
     modified = models.DateTimeField(auto_now=True)
 
@@ -315,13 +321,20 @@ class Patient(ExternalIdMixin):
             "1" if flag else "0" for flag in (self.contact_by_sms, self.contact_by_email, self.contact_by_landline)
         )
 
-    def save(self, *args, **kwargs):
+    def derive_keys(self) -> None:
+        """Sets the matching keys from the names and ID number; bulk inserts must call it themselves."""
         self.name_key = normalise_name(self.first_name, self.second_name, self.third_name)
+        self.id_key = normalise_id_number(self.id_number)
         if not self.tid:
             self.tid = None
+
+    def save(self, *args, **kwargs):
+        self.derive_keys()
         update_fields = kwargs.get("update_fields")
-        if update_fields is not None and {"first_name", "second_name", "third_name"} & set(update_fields):
-            kwargs["update_fields"] = set(update_fields) | {"name_key"}
+        if update_fields is not None:
+            derived = {"name_key"} if {"first_name", "second_name", "third_name"} & set(update_fields) else set()
+            derived |= {"id_key"} if "id_number" in update_fields else set()
+            kwargs["update_fields"] = set(update_fields) | derived
         return super().save(*args, **kwargs)
 
 

@@ -14,11 +14,9 @@ known id of a merged patient leads to the record that replaced it.
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
-from django.db.models import F, Value
-from django.db.models.functions import Replace, Upper
+from django.db import IntegrityError, connection, transaction
 
-from appointments.models import Gender, Patient, normalise_name, normalise_phone
+from appointments.models import Gender, Patient, normalise_id_number, normalise_name, normalise_phone
 from his.errors import CONFLICT, INVALID_INPUT, HisError
 
 PATTERN_LID = "lid"
@@ -37,7 +35,6 @@ MSG_MERGE_CYCLE = "Patient {lid} is part of a cycle of merged records; the hospi
 
 # Contact fields filled from what tuOtempO sent when the hospital's record has them empty.
 FILLABLE_FIELDS = ("mobile_phone", "landline_phone", "email", "id_number", "date_of_birth", "gender")
-ID_NUMBER_SEPARATORS = (" ", "-", ".")
 
 
 @dataclass(frozen=True)
@@ -59,22 +56,6 @@ class PatientData:
     @property
     def name_key(self) -> str:
         return normalise_name(self.first_name, self.second_name, self.third_name)
-
-
-def normalise_id_number(value: str) -> str:
-    """Upper case, without spaces, dashes or dots: '12.345.678-z' -> '12345678Z'."""
-    text = (value or "").upper()
-    for separator in ID_NUMBER_SEPARATORS:
-        text = text.replace(separator, "")
-    return text
-
-
-def _id_number_key():
-    """normalise_id_number, in SQL, so the database compares without loading patients."""
-    expression = F("id_number")
-    for separator in ID_NUMBER_SEPARATORS:
-        expression = Replace(expression, Value(separator), Value(""))
-    return Upper(expression)
 
 
 def follow_merges(patient: Patient) -> Patient:
@@ -122,11 +103,7 @@ def matching_patients(*, data: PatientData) -> list[Patient]:
     id_number = normalise_id_number(data.id_number)
     if id_number:
         # An ID number is decisive: when any patient has it, the name is not searched.
-        by_id = list(
-            Patient.objects.alias(id_key=_id_number_key())
-            .filter(id_key=id_number, merged_into__isnull=True)
-            .order_by("pk")[:2]
-        )
+        by_id = list(Patient.objects.filter(id_key=id_number, merged_into__isnull=True).order_by("pk")[:2])
         if by_id:
             return by_id
 
@@ -143,7 +120,7 @@ def matching_patients(*, data: PatientData) -> list[Patient]:
         same_mobile = bool(mobile) and normalise_phone(patient.mobile_phone) == mobile
         same_email = bool(email) and patient.email.strip().lower() == email
         # Two different ID numbers are two different people, whatever else they share.
-        other_id = id_number and patient.id_number and normalise_id_number(patient.id_number) != id_number
+        other_id = id_number and patient.id_number and patient.id_key != id_number
         if (same_mobile or same_email) and not other_id:
             matches.append(patient)
             if len(matches) == 2:
@@ -182,9 +159,21 @@ def resolve_patient(*, data: PatientData, pattern: str) -> Patient:
     return _resolve_by_lid(data=data)
 
 
+def _wait_for_same_person(data: PatientData) -> None:
+    """Makes simultaneous registrations of one person wait for each other on PostgreSQL, so that the
+    second finds the patient the first registered instead of registering a twin. The lock is the
+    transaction's and ends with it. (On SQLite, IMMEDIATE transactions already run one at a time.)"""
+    if connection.vendor != "postgresql":
+        return
+    identity = normalise_id_number(data.id_number) or f"{data.name_key}|{data.date_of_birth}"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"patient:{identity}"])
+
+
 def _resolve_by_lid(*, data: PatientData) -> Patient:
     patient = patient_by_lid(data.lid)
     if patient is None:
+        _wait_for_same_person(data)
         matches = matching_patients(data=data)
         if len(matches) != 1:
             return _register(data=data, tid=None)
@@ -196,6 +185,7 @@ def _resolve_by_tid(*, data: PatientData) -> Patient:
     patient = patient_by_tid(data.tid)
     if patient is not None:
         return _fill_empty_fields(patient=patient, data=data)
+    _wait_for_same_person(data)
     matches = matching_patients(data=data)
     if len(matches) == 1 and _link_tid(patient=matches[0], tid=data.tid):
         return _fill_empty_fields(patient=matches[0], data=data)

@@ -4,8 +4,9 @@ import base64
 
 from django import forms
 from django.contrib import admin, messages
-from django.utils import timezone
 
+from his import services
+from his.errors import HisError
 from his.models import AuditEntry, IntegrationClient
 
 admin.site.site_header = "Hospital scheduling"
@@ -46,8 +47,21 @@ def secret_message(*, name: str, secret: str) -> str:
     return MSG_SHOWN_ONCE.format(name=name, secret=secret, basic=basic)
 
 
+class IntegrationClientForm(forms.ModelForm):
+    def clean_name(self):
+        name = self.cleaned_data["name"]
+        try:
+            services.check_client_name(name=name)
+        except HisError as exc:
+            raise forms.ValidationError(exc.message) from None
+        return name
+
+
 @admin.register(IntegrationClient)
 class IntegrationClientAdmin(admin.ModelAdmin):
+    """Clients are created, rotated and deactivated through his.services; the secret is shown only once."""
+
+    form = IntegrationClientForm
     list_display = ("name", "is_active", "patient_pattern", "scope", "created", "secret_rotated")
     list_filter = ("is_active", "patient_pattern", "centers")
     search_fields = ("name",)
@@ -59,28 +73,41 @@ class IntegrationClientAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("centers")
 
+    def get_fields(self, request, obj=None):
+        if obj is None:  # a new client is active; the rest is stamped when it is created
+            return ("name", "patient_pattern", "centers", "allowed_ips")
+        return super().get_fields(request, obj)
+
     @admin.display(description="centers")
     def scope(self, obj: IntegrationClient) -> str:
         return ", ".join(c.lid for c in obj.centers.all()) or "every center"
 
     def save_model(self, request, obj, form, change):
-        secret = None if change else obj.set_new_secret()
-        super().save_model(request, obj, form, change)
-        if secret:
-            # Only the hash is stored: this message is the one place the secret is ever shown.
-            messages.success(request, secret_message(name=obj.name, secret=secret))
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        client, secret = services.create_integration_client(
+            name=obj.name,
+            center_lids=[c.lid for c in form.cleaned_data["centers"]],
+            pattern=obj.patient_pattern,
+            allowed_ips=obj.allowed_ips,
+        )
+        # The admin goes on with the form's own instance (its log entry, the redirect): make it the created one.
+        obj.pk = client.pk
+        obj.refresh_from_db()
+        obj._state.adding = False
+        # Only the hash is stored: this message is the one place the secret is ever shown.
+        messages.success(request, secret_message(name=client.name, secret=secret))
 
     @admin.action(description="Deactivate selected clients")
     def deactivate_clients(self, request, queryset):
-        count = queryset.update(is_active=False)
+        count = services.deactivate_clients(clients=queryset)
         self.message_user(request, MSG_DEACTIVATED.format(count=count), messages.SUCCESS)
 
     @admin.action(description="Rotate secret (the old one stops working at once)")
     def rotate_secret(self, request, queryset):
         for client in queryset:
-            secret = client.set_new_secret()
-            client.secret_rotated = timezone.now()
-            client.save(update_fields=["secret_hash", "secret_rotated"])
+            secret = services.rotate_secret(client=client)
             self.message_user(request, secret_message(name=client.name, secret=secret), messages.SUCCESS)
 
 

@@ -45,7 +45,7 @@ def serve(method: Method, *, request: HttpRequest, surface: str, raw: Mapping[st
         outcome = exc.code.name
         raise
     except (OperationalError, InterfaceError) as exc:
-        logger.warning("database unavailable during %s: %s", method.name, exc)
+        logger.warning("database unavailable during %s: %s", method.name, exc, exc_info=True)
         outcome = SERVICE_UNAVAILABLE.name
         raise HisError(SERVICE_UNAVAILABLE, MSG_UNAVAILABLE, retry_after=5) from None
     except DatabaseError:

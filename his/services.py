@@ -1,6 +1,6 @@
 """Writes about integration clients."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from django.db import transaction
 from django.utils import timezone
@@ -15,13 +15,18 @@ MSG_BAD_PATTERN = "The patient pattern must be 'lid' or 'tid', not {pattern!r}."
 MSG_BAD_NAME = "A client name must be 1 to 100 characters without ':' (it is the Basic user name)."
 
 
+def check_client_name(*, name: str) -> None:
+    """Refuses a name that cannot be the user name of HTTP Basic credentials."""
+    if not name or len(name) > 100 or ":" in name:
+        raise HisError(INVALID_INPUT, MSG_BAD_NAME)
+
+
 @transaction.atomic
 def create_integration_client(
     *, name: str, center_lids: Sequence[str] = (), pattern: str = PatientPattern.LID, allowed_ips: str = ""
 ) -> tuple[IntegrationClient, str]:
     """A new active client and its secret, which is shown this once and stored only hashed."""
-    if not name or len(name) > 100 or ":" in name:
-        raise HisError(INVALID_INPUT, MSG_BAD_NAME)
+    check_client_name(name=name)
     if pattern not in PatientPattern.values:
         raise HisError(INVALID_INPUT, MSG_BAD_PATTERN.format(pattern=pattern))
     if IntegrationClient.objects.filter(name=name).exists():
@@ -44,3 +49,9 @@ def rotate_secret(*, client: IntegrationClient) -> str:
     client.secret_rotated = timezone.now()
     client.save(update_fields=["secret_hash", "secret_rotated"])
     return secret
+
+
+@transaction.atomic
+def deactivate_clients(*, clients: Iterable[IntegrationClient]) -> int:
+    """Refuses every further call of these clients at once; returns how many were active until now."""
+    return IntegrationClient.objects.filter(pk__in=[c.pk for c in clients], is_active=True).update(is_active=False)

@@ -53,6 +53,8 @@ MSG_NOT_TEXT = "the file is not UTF-8 text, so it is not a txt file."
 MSG_EXTENSION_MISMATCH = "DOWNLOAD_TYPE {type} cannot be checked by content and the file's extension is not .{type}."
 MSG_IMPORT_REFUSED = "Nothing imported: {count} bad row(s) in the manifest."
 MSG_UPLOAD_REFUSED = "Result {lid} was not stored: {problems}"
+MSG_DETAILS_REFUSED = "Result {lid} was not changed: {problems}"
+MSG_STORED_UNREADABLE = "the stored file {name} cannot be read to check its type: {error}."
 
 
 @dataclass(frozen=True)
@@ -394,6 +396,20 @@ def _write_rows(rows: list[ManifestRow]) -> ImportReport:
 # --- single results ----------------------------------------------------------------------------
 
 
+def upload_problems(*, lid: str, code: str, filename: str, file_type: str, content: File) -> list[str]:
+    """Why upload_result would refuse these details and content (empty, too long or unsafe values,
+    content not of DOWNLOAD_TYPE); empty when it would store them. Leaves the content rewound."""
+    lid, code, filename, file_type = lid.strip(), code.strip(), filename.strip(), normalise_type(file_type)
+    problems = field_problems(lid=lid, code=code, filename=filename, file_type=file_type)
+    if file_type and not problems:
+        content.seek(0)
+        problem = content_problem(file_type=file_type, file_name=content.name or filename, stream=content)
+        content.seek(0)
+        if problem:
+            problems.append(problem)
+    return problems
+
+
 @transaction.atomic
 def upload_result(
     *,
@@ -409,12 +425,7 @@ def upload_result(
     details of the result with that DOWNLOAD_LID. The content must match DOWNLOAD_TYPE, checked as
     the import checks it."""
     lid, code, filename, file_type = lid.strip(), code.strip(), filename.strip(), normalise_type(file_type)
-    problems = field_problems(lid=lid, code=code, filename=filename, file_type=file_type)
-    if file_type and not problems:
-        content.seek(0)
-        problem = content_problem(file_type=file_type, file_name=content.name or filename, stream=content)
-        if problem:
-            problems.append(problem)
+    problems = upload_problems(lid=lid, code=code, filename=filename, file_type=file_type, content=content)
     if problems:
         raise HisError(
             INVALID_INPUT, MSG_UPLOAD_REFUSED.format(lid=lid or "(no DOWNLOAD_LID)", problems=" ".join(problems))
@@ -431,6 +442,39 @@ def upload_result(
         _delete_stored(written, result.file.storage)
         raise
     return result
+
+
+def details_problems(*, result: MedicalResult, code: str, filename: str, file_type: str) -> list[str]:
+    """Why update_result_details would refuse these details of the stored result; empty when it would
+    save them. A new DOWNLOAD_TYPE must describe the file already stored."""
+    code, filename, file_type = code.strip(), filename.strip(), normalise_type(file_type)
+    problems = field_problems(lid=result.lid, code=code, filename=filename, file_type=file_type)
+    if not problems and file_type != result.file_type:
+        try:
+            with result.file.open("rb") as stream:
+                problem = content_problem(file_type=file_type, file_name=result.file.name, stream=stream)
+        except OSError as exc:
+            problem = MSG_STORED_UNREADABLE.format(name=result.file.name, error=exc.strerror or exc)
+        if problem:
+            problems.append(problem)
+    return problems
+
+
+@transaction.atomic
+def update_result_details(
+    *, result: MedicalResult, code: str, filename: str, file_type: str, patient: Patient, center: Center | None = None
+) -> MedicalResult:
+    """Corrects what is said about a result (code, name, type, patient, center) keeping its file and
+    status; the patient becomes its surviving record if merged."""
+    # Compare with what is stored, not with an instance a form may already have changed.
+    current = MedicalResult.objects.select_for_update().get(pk=result.pk)
+    problems = details_problems(result=current, code=code, filename=filename, file_type=file_type)
+    if problems:
+        raise HisError(INVALID_INPUT, MSG_DETAILS_REFUSED.format(lid=current.lid, problems=" ".join(problems)))
+    current.code, current.filename, current.file_type = code.strip(), filename.strip(), normalise_type(file_type)
+    current.patient, current.center = follow_merges(patient), center
+    current.save(update_fields=["code", "filename", "file_type", "patient", "center", "modified"])
+    return current
 
 
 @transaction.atomic

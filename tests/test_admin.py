@@ -10,6 +10,7 @@ from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -19,9 +20,14 @@ from appointments import factories as f
 from appointments.models import Absence, Appointment, AppointmentStatus, Origin, Patient, Resource
 from centers.factories import CenterFactory, LocationFactory
 from his.admin import MSG_DEACTIVATED
+from his.auth import MSG_BAD_CREDENTIALS, authenticate
+from his.errors import UNAUTHORIZED, HisError
 from his.models import AuditEntry, IntegrationClient, hash_secret
+from his.services import MSG_BAD_NAME, create_integration_client
+from results.admin import MSG_NO_DELETE
 from results.factories import MedicalResultFactory
 from results.models import MedicalResult, ResultStatus
+from results.services import MSG_TYPE_MISMATCH
 
 START = (timezone.now() + dt.timedelta(days=5)).replace(hour=9, minute=0, second=0, microsecond=0)
 
@@ -527,6 +533,76 @@ def test_deactivating_clients_sets_them_inactive(admin_client):
     assert (client.is_active, other.is_active) == (False, True)
 
 
+def _bearer(secret):
+    return RequestFactory().get("/api/getCenters", HTTP_AUTHORIZATION=f"Bearer {secret}")
+
+
+@pytest.mark.django_db
+def test_a_rotated_secret_stops_authenticating_and_the_new_one_works(admin_client):
+    client, old_secret = create_integration_client(name="tuotempo-rotated")
+    assert authenticate(_bearer(old_secret)) == client
+
+    response = admin_client.post(
+        _url(IntegrationClient, "changelist"),
+        {"action": "rotate_secret", "_selected_action": [client.pk]},
+        follow=True,
+    )
+
+    new_secret = _shown_secret(str(list(response.context["messages"])[0]), client.name)
+    with pytest.raises(HisError) as refused:
+        authenticate(_bearer(old_secret))
+    assert (refused.value.code, refused.value.message) == (UNAUTHORIZED, MSG_BAD_CREDENTIALS)
+    assert authenticate(_bearer(new_secret)) == client
+    client.refresh_from_db()
+    assert client.secret_hash == hash_secret(new_secret)
+
+
+@pytest.mark.django_db
+def test_a_client_is_created_active_through_the_service(admin_client):
+    response = admin_client.post(
+        _url(IntegrationClient, "add"),
+        {"name": "tuotempo-south", "patient_pattern": "tid", "allowed_ips": "10.0.0.0/8"},
+        follow=True,
+    )
+
+    client = IntegrationClient.objects.get()
+    secret = _shown_secret(str(list(response.context["messages"])[0]), "tuotempo-south")
+    assert (client.name, client.is_active, client.patient_pattern, client.allowed_ips) == (
+        "tuotempo-south",
+        True,
+        "tid",
+        "10.0.0.0/8",
+    )
+    assert list(client.centers.all()) == []
+    assert authenticate(RequestFactory().get("/", HTTP_AUTHORIZATION=f"Bearer {secret}", REMOTE_ADDR="10.1.2.3")) == (
+        client
+    )
+
+
+@pytest.mark.django_db
+def test_a_client_name_with_a_colon_is_refused_on_the_form(admin_client):
+    response = admin_client.post(_url(IntegrationClient, "add"), {"name": "north:1", "patient_pattern": "lid"})
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["name"] == [MSG_BAD_NAME]
+    assert not IntegrationClient.objects.exists()
+
+
+@pytest.mark.django_db
+def test_deactivating_counts_only_clients_that_were_active(admin_client):
+    active, inactive = _client("a"), _client("b")
+    IntegrationClient.objects.filter(pk=inactive.pk).update(is_active=False)
+
+    response = admin_client.post(
+        _url(IntegrationClient, "changelist"),
+        {"action": "deactivate_clients", "_selected_action": [active.pk, inactive.pk]},
+        follow=True,
+    )
+
+    assert [str(m) for m in response.context["messages"]] == [MSG_DEACTIVATED.format(count=1)]
+    assert list(IntegrationClient.objects.filter(is_active=True)) == []
+
+
 @pytest.mark.django_db
 def test_audit_entries_cannot_be_added_changed_or_deleted(admin_client):
     entry = _audit_entry(method="addAppointment", outcome="CONFLICT", ids={"APP_LID": "A1"})
@@ -626,13 +702,14 @@ def test_uploading_a_result_takes_name_type_and_size_from_the_file(admin_client)
             "status": ResultStatus.VALID,
             "filename": "",
             "file_type": "",
-            "file": SimpleUploadedFile("Analitica.PDF", content, content_type="application/pdf"),
+            "upload": SimpleUploadedFile("Analitica.PDF", content, content_type="application/pdf"),
         },
     )
 
     assert response.status_code == 302
     result = MedicalResult.objects.get(lid="RES900")
     assert (result.filename, result.file_type, result.size, result.patient) == ("Analitica.PDF", "pdf", 19, patient)
+    assert result.status == ResultStatus.VALID
     assert result.file.read() == content
 
 
@@ -654,3 +731,129 @@ def test_withdrawing_results_and_listing_their_downloads(admin_client):
     assert result.modified > before
     assert "tuotempo-main" in page
     assert "someone-else" not in page
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+
+
+def _stored_files(settings):
+    root = settings.MEDIA_ROOT
+    return sorted(p.name for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+@pytest.mark.django_db
+def test_uploading_a_png_declared_as_pdf_is_refused_on_the_form_and_stores_nothing(admin_client, settings):
+    patient = f.PatientFactory()
+
+    response = admin_client.post(
+        _url(MedicalResult, "add"),
+        {
+            "lid": "RES901",
+            "code": "901",
+            "patient": patient.pk,
+            "center": "",
+            "filename": "informe.pdf",
+            "file_type": "pdf",
+            "upload": SimpleUploadedFile("scan.png", PNG, content_type="image/png"),
+        },
+    )
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.non_field_errors() == [MSG_TYPE_MISMATCH.format(type="pdf")]
+    assert not MedicalResult.objects.exists()
+    assert _stored_files(settings) == []
+
+
+@pytest.mark.django_db
+def test_results_cannot_be_deleted_only_withdrawn(admin_client):
+    result = MedicalResultFactory()
+
+    listing = admin_client.get(_url(MedicalResult, "changelist"))
+    deleting = admin_client.post(_url(MedicalResult, "delete", result.pk), {"post": "yes"})
+    admin_client.post(
+        _url(MedicalResult, "changelist"),
+        {"action": "delete_selected", "_selected_action": [result.pk], "post": "yes"},
+    )
+
+    assert deleting.status_code == 403
+    assert [name for name, _ in listing.context["action_form"].fields["action"].choices] == ["", "withdraw_results"]
+    assert MSG_NO_DELETE in listing.content.decode()
+    result.refresh_from_db()
+    assert result.status == ResultStatus.VALID
+    assert result.file.read().startswith(b"%PDF-")
+
+
+@pytest.mark.django_db
+def test_the_change_form_shows_the_file_name_and_size_without_a_link(admin_client, settings):
+    result = MedicalResultFactory(lid="RES77")
+    MedicalResult.objects.filter(pk=result.pk).update(size=result.file.size)
+
+    page = admin_client.get(_url(MedicalResult, "change", result.pk)).content.decode()
+
+    assert "result.pdf (29\xa0bytes)" in page
+    assert settings.MEDIA_URL not in page
+    assert "Currently:" not in page
+
+
+@pytest.mark.django_db
+def test_correcting_details_keeps_the_file_and_the_withdrawal(admin_client):
+    result = MedicalResultFactory(status=ResultStatus.WITHDRAWN)
+    stored, before = result.file.name, result.modified
+    other_patient = f.PatientFactory()
+    page = admin_client.get(_url(MedicalResult, "change", result.pk))
+
+    response = admin_client.post(
+        _url(MedicalResult, "change", result.pk),
+        _form_data(page, code="CORRECTED", patient=other_patient.pk, filename="informe.pdf"),
+    )
+
+    assert response.status_code == 302
+    result.refresh_from_db()
+    assert (result.code, result.patient, result.filename) == ("CORRECTED", other_patient, "informe.pdf")
+    assert (result.file.name, result.status) == (stored, ResultStatus.WITHDRAWN)
+    assert result.modified > before
+
+
+@pytest.mark.django_db
+def test_a_new_type_must_describe_the_stored_file(admin_client):
+    result = MedicalResultFactory()
+    page = admin_client.get(_url(MedicalResult, "change", result.pk))
+
+    response = admin_client.post(_url(MedicalResult, "change", result.pk), _form_data(page, file_type="png"))
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.non_field_errors() == [MSG_TYPE_MISMATCH.format(type="png")]
+    result.refresh_from_db()
+    assert result.file_type == "pdf"
+
+
+@pytest.mark.django_db
+def test_replacing_the_file_stores_it_and_makes_the_result_valid_again(
+    admin_client, settings, django_capture_on_commit_callbacks
+):
+    result = MedicalResultFactory(status=ResultStatus.WITHDRAWN)
+    old_name = result.file.name
+    page = admin_client.get(_url(MedicalResult, "change", result.pk))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            _url(MedicalResult, "change", result.pk),
+            _form_data(
+                page,
+                filename="scan.png",
+                file_type="png",
+                upload=SimpleUploadedFile("scan.png", PNG, content_type="image/png"),
+            ),
+        )
+
+    assert response.status_code == 302
+    result.refresh_from_db()
+    assert (result.filename, result.file_type, result.size, result.status) == (
+        "scan.png",
+        "png",
+        len(PNG),
+        ResultStatus.VALID,
+    )
+    assert result.file.read() == PNG
+    assert not result.file.storage.exists(old_name)
+    assert _stored_files(settings) == ["scan.png"]

@@ -408,7 +408,8 @@ def test_a_tid_registered_between_lookup_and_insert_is_reused(monkeypatch):
 @pytest.mark.django_db(transaction=True)
 def test_two_racing_bookings_with_the_same_new_tid_register_one_patient(monkeypatch):
     """Both look the TID up, find nothing, wait for each other, then insert (PostgreSQL); on SQLite
-    the IMMEDIATE transactions already serialise them."""
+    the IMMEDIATE transactions already serialise them. The two requests describe the person with
+    different ID numbers, so the same-person lock does not serialise them: the unique TID does."""
     real_matching = patients_module.matching_patients
     barrier = threading.Barrier(2, timeout=10)
 
@@ -429,16 +430,16 @@ def test_two_racing_bookings_with_the_same_new_tid_register_one_patient(monkeypa
     monkeypatch.setattr(patients_module, "_register", counted_register)
     results, errors = [], []
 
-    def book():
+    def book(n):
         try:
             with transaction.atomic():
-                results.append(resolve_patient(data=_sent(tid="T-RACE"), pattern="tid").pk)
+                results.append(resolve_patient(data=_sent(tid="T-RACE", id_number=f"X{n}"), pattern="tid").pk)
         except Exception as exc:  # reported by the assertion below
             errors.append(exc)
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=book) for _ in range(2)]
+    threads = [threading.Thread(target=book, args=(n,)) for n in range(2)]
     for t in threads:
         t.start()
     for t in threads:
