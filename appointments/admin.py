@@ -33,6 +33,7 @@ from appointments.models import (
 )
 from appointments.services import (
     MSG_END_BEFORE_START,
+    book_at_desk,
     cancel_appointment,
     is_overlap_violation,
     local_label,
@@ -425,16 +426,10 @@ class AppointmentAdmin(ExternalIdReadOnlyMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if not change:
-            obj.location = obj.resource.location
             try:
-                with transaction.atomic():
-                    obj.save()
-            except IntegrityError as exc:
-                if not is_overlap_violation(exc):
-                    raise
-                raise AppointmentRefused(
-                    f"{local_label(obj.resource, obj.start)} with {obj.resource} is already taken."
-                ) from None
+                book_at_desk(appointment=obj)
+            except HisError as exc:
+                raise AppointmentRefused(exc.message) from None
             return
         original = Appointment.objects.get(pk=obj.pk)
         try:

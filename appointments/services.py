@@ -185,3 +185,25 @@ def cancel_for_patient(*, appointment: Appointment, patient: Patient | None) -> 
     if patient is not None and follow_merges(appointment.patient).pk != follow_merges(patient).pk:
         raise HisError(NOT_FOUND, MSG_NOT_OWNER.format(app=appointment.lid))
     return cancel_appointment(appointment=appointment)
+
+
+@transaction.atomic
+def book_at_desk(*, appointment: Appointment) -> Appointment:
+    """Saves an appointment made at the desk or by phone for a known patient, at any time the clerk
+    chooses (outside the web availability too). Only the no-overlap rule applies: a taken time is
+    refused with a message naming it."""
+    resource = appointment.resource
+    Resource.objects.select_for_update(no_key=True).filter(pk=resource.pk).exists()  # as book_appointment
+    if appointment.end <= appointment.start:
+        raise HisError(INVALID_INPUT, MSG_END_BEFORE_START)
+    appointment.location = resource.location
+    try:
+        with transaction.atomic():
+            appointment.save()
+    except IntegrityError as exc:
+        if not is_overlap_violation(exc):
+            raise
+        raise HisError(
+            CONFLICT, MSG_SLOT_TAKEN.format(when=local_label(resource, appointment.start), resource=resource.lid)
+        ) from None
+    return appointment

@@ -464,7 +464,7 @@ def test_a_desk_booking_that_loses_a_race_is_refused_with_a_message(admin_client
 
     assert response.status_code == 200
     shown = [str(m) for m in response.context["messages"]]
-    assert len(shown) == 1 and "is already taken" in shown[0]
+    assert len(shown) == 1 and "is no longer available" in shown[0]
     assert list(Appointment.objects.all()) == [taken]
 
 
