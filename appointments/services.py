@@ -91,7 +91,7 @@ def cancel_appointment(*, appointment: Appointment, by_admin: bool = False, allo
 
 MSG_SLOT_NOT_OFFERED = (
     "{when} with RESOURCE_LID {resource} is not offered for ACTIVITY_LID {activity}{insurance}: it is outside "
-    "the doctor's availability, in the past, or already taken. Search the availabilities again."
+    "the doctor's availability or in the past. Search the availabilities again."
 )
 MSG_NOT_OWNER = "Appointment {app} does not belong to this patient."
 
@@ -139,7 +139,7 @@ def book_appointment(
         return Booking(existing, created=False)
     slot = find_slot(resource=resource, activity=activity, start=start, insurance=insurance)
     if slot is None:
-        raise HisError(CONFLICT, _not_offered(resource, activity, insurance, start))
+        raise HisError(CONFLICT, _why_not_bookable(resource, activity, insurance, start))
     appointment = Appointment(
         resource=resource,
         activity=activity,
@@ -168,11 +168,16 @@ def book_appointment(
     return Booking(appointment, created=True)
 
 
-def _not_offered(resource: Resource, activity: Activity, insurance: Insurance | None, start: dt.datetime) -> str:
+def _why_not_bookable(resource: Resource, activity: Activity, insurance: Insurance | None, start: dt.datetime) -> str:
+    when = local_label(resource, start)
+    duration = dt.timedelta(minutes=activity.duration)
+    taken = Appointment.objects.filter(
+        resource=resource, status__in=ACTIVE_STATUSES, start__lt=start + duration, end__gt=start
+    ).exists()
+    if taken and start > timezone.now():
+        return MSG_SLOT_TAKEN.format(when=when, resource=resource.lid)
     covered = f" with INSURANCE_LID {insurance.lid}" if insurance else ""
-    return MSG_SLOT_NOT_OFFERED.format(
-        when=local_label(resource, start), resource=resource.lid, activity=activity.lid, insurance=covered
-    )
+    return MSG_SLOT_NOT_OFFERED.format(when=when, resource=resource.lid, activity=activity.lid, insurance=covered)
 
 
 @transaction.atomic

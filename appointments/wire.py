@@ -5,8 +5,16 @@ import datetime as dt
 from django.utils import timezone
 
 from appointments.models import Activity, Appointment, Insurance, Patient, Resource
-from appointments.patients import PatientData, patient_by_lid, patient_by_tid
-from appointments.selectors import MSG_UNKNOWN, appointment_for, appointments_for, get_by_lid, in_scope, key_entities
+from appointments.patients import PatientData, follow_merges, patient_by_lid, patient_by_tid
+from appointments.selectors import (
+    MSG_UNKNOWN,
+    appointment_for,
+    appointments_for,
+    get_by_lid,
+    in_scope,
+    key_entities,
+    patient_in_scope,
+)
 from appointments.services import book_appointment, cancel_for_patient
 from appointments.slots import find_slots, parse_slot_lid
 from centers.models import Location
@@ -110,7 +118,7 @@ def named_patient(call: Call, *, required: bool) -> Patient | None:
             raise HisError(INVALID_INPUT, MSG_PATIENT_REQUIRED.format(field=field))
         return None
     patient = patient_by_tid(value) if field == "USER_TID" else patient_by_lid(value)
-    if patient is None:
+    if patient is None or not patient_in_scope(patient=patient, centers=call.centers):
         raise HisError(NOT_FOUND, MSG_UNKNOWN.format(field=field, lid=value))
     return patient
 
@@ -254,20 +262,16 @@ SEARCH_AVAILABILITIES = register(
 
 
 def add_appointment(call: Call) -> Answer:
-    try:
-        resource, activity, start = _named_slot(call)
-        booking = book_appointment(
-            resource=resource,
-            activity=activity,
-            start=start,
-            insurance=_optional(call, Insurance, "INSURANCE_LID"),
-            patient_data=_patient_data(call),
-            pattern=call.pattern,
-            notes=call["NOTES"] or "",
-        )
-    except HisError as error:
-        failure = {"ADD_RESULT": "ERROR", "ERROR_MESSAGE": error.message, "APP_LID": None, "USER_LID": None}
-        return Answer(failure, error=error)
+    resource, activity, start = _named_slot(call)
+    booking = book_appointment(
+        resource=resource,
+        activity=activity,
+        start=start,
+        insurance=_optional(call, Insurance, "INSURANCE_LID"),
+        patient_data=_patient_data(call),
+        pattern=call.pattern,
+        notes=call["NOTES"] or "",
+    )
     appointment = booking.appointment
     answer = {
         "ADD_RESULT": "OK",
@@ -276,6 +280,10 @@ def add_appointment(call: Call) -> Answer:
         "USER_LID": appointment.patient.lid,
     }
     return Answer(answer, ids={"APP_LID": appointment.lid, "USER_LID": appointment.patient.lid})
+
+
+def add_failure(values, error: HisError) -> dict:
+    return {"ADD_RESULT": "ERROR", "ERROR_MESSAGE": error.message, "APP_LID": None, "USER_LID": None}
 
 
 PATIENT_PARAMS = (
@@ -309,6 +317,7 @@ ADD_APPOINTMENT = register(
         ),
         fields=("ADD_RESULT", "ERROR_MESSAGE", "APP_LID", "USER_LID"),
         handler=add_appointment,
+        failure=add_failure,
         write=True,
         record_name="AddAppointmentResult",
     )
@@ -320,11 +329,12 @@ ADD_APPOINTMENT = register(
 
 def delete_appointment(call: Call) -> Answer:
     lid = call["APP_LID"]
-    try:
-        cancel_for_patient(appointment=appointment_for(lid=lid, centers=call.centers), patient=None)
-    except HisError as error:
-        return Answer({"DELETE_RESULT": "ERROR", "ERROR_MESSAGE": error.message, "APP_LID": lid}, error=error)
+    cancel_for_patient(appointment=appointment_for(lid=lid, centers=call.centers), patient=None)
     return Answer({"DELETE_RESULT": "OK", "ERROR_MESSAGE": None, "APP_LID": lid})
+
+
+def delete_failure(values, error: HisError) -> dict:
+    return {"DELETE_RESULT": "ERROR", "ERROR_MESSAGE": error.message, "APP_LID": values.get("APP_LID")}
 
 
 DELETE_APPOINTMENT = register(
@@ -335,6 +345,7 @@ DELETE_APPOINTMENT = register(
         params=(Param("APP_LID", required=True),),
         fields=("DELETE_RESULT", "ERROR_MESSAGE", "APP_LID"),
         handler=delete_appointment,
+        failure=delete_failure,
         write=True,
         record_name="DeleteAppointmentResult",
     )
@@ -343,13 +354,14 @@ DELETE_APPOINTMENT = register(
 
 def cancel_appointment_answer(call: Call) -> Answer:
     lid = call["APP_LID"]
-    try:
-        patient = named_patient(call, required=True)
-        cancel_for_patient(appointment=appointment_for(lid=lid, centers=call.centers), patient=patient)
-    except HisError as error:
-        # As the guide says: on failure the message travels in APP_LID.
-        return Answer({"DELETE_RESULT": "ERROR", "RESULT": "ERROR", "APP_LID": error.message}, error=error)
+    patient = named_patient(call, required=True)
+    cancel_for_patient(appointment=appointment_for(lid=lid, centers=call.centers), patient=patient)
     return Answer({"DELETE_RESULT": "OK", "RESULT": "OK", "APP_LID": lid})
+
+
+def cancel_failure(values, error: HisError) -> dict:
+    # As the guide says: on failure the message travels in APP_LID.
+    return {"DELETE_RESULT": "ERROR", "RESULT": "ERROR", "APP_LID": error.message}
 
 
 CANCEL_APPOINTMENT = register(
@@ -359,6 +371,7 @@ CANCEL_APPOINTMENT = register(
         params=(Param("APP_LID", required=True), Param("USER_LID"), Param("USER_TID")),
         fields=("DELETE_RESULT", "RESULT", "APP_LID"),
         handler=cancel_appointment_answer,
+        failure=cancel_failure,
         write=True,
         record_name="CancelAppointmentResult",
     )
@@ -370,7 +383,7 @@ CANCEL_APPOINTMENT = register(
 
 def check_appointment(call: Call) -> Answer:
     appointment = appointment_for(lid=call["APP_LID"], centers=call.centers)
-    center, patient = appointment.resource.location.center, appointment.patient
+    center, patient = appointment.resource.location.center, follow_merges(appointment.patient)
     return Answer(
         {
             "APP_LID": appointment.lid,
@@ -426,7 +439,7 @@ APPOINTMENT_FIELDS = (
 
 def appointment_row(appointment: Appointment, patient: Patient | None) -> dict:
     center, group = appointment.resource.location.center, appointment.activity.group
-    patient = patient or appointment.patient
+    patient = patient or follow_merges(appointment.patient)
     return {
         "APP_LID": appointment.lid,
         "STATUS": status_of(appointment),

@@ -77,6 +77,10 @@ class Method:
     record_name: str = "Record"  # the SOAP type name of one record
     binary_fields: tuple[str, ...] = ()  # base64Binary on SOAP, base64 text in JSON
     takes_center: bool = True
+    # For the methods whose answer carries its own result field (addAppointment...): the answer
+    # that reports a failure, built from the request's values and the error. Every failure of such
+    # a method, unreadable input included, is answered this way, never as a SOAP fault.
+    failure: Callable[[Mapping[str, Any], HisError], dict[str, Any]] | None = None
 
     @property
     def rest_path(self) -> str:
@@ -317,15 +321,27 @@ def default_zone(scope: list[Center] | None) -> zoneinfo.ZoneInfo:
 
 def invoke(method: Method, *, client: IntegrationClient, raw: Mapping[str, Any]) -> Answer:
     """Parses a request for `method`, checks it against the client, and runs the handler."""
-    values = parse(method, raw)
-    check_patient_pattern(client, values)
-    scope = call_scope(client, values.get("CENTER_LID"))
-    zone = default_zone(scope)
-    for param in method.params:
-        value = values[param.name]
-        if param.kind is Kind.TIMESTAMP and value is not None and value.tzinfo is None:
-            values[param.name] = value.replace(tzinfo=zone)
-    return method.handler(Call(client=client, values=values, scope=scope))
+    try:
+        values = parse(method, raw)
+        check_patient_pattern(client, values)
+        scope = call_scope(client, values.get("CENTER_LID"))
+        zone = default_zone(scope)
+        for param in method.params:
+            value = values[param.name]
+            if param.kind is Kind.TIMESTAMP and value is not None and value.tzinfo is None:
+                values[param.name] = value.replace(tzinfo=zone)
+        return method.handler(Call(client=client, values=values, scope=scope))
+    except HisError as error:
+        if method.failure is None:
+            raise
+        return Answer(method.failure(_readable(raw), error), error=error)
+
+
+def _readable(raw: Mapping[str, Any]) -> dict[str, Any]:
+    try:
+        return normalise(raw)
+    except HisError:
+        return {}
 
 
 AUDITED_IDS = (

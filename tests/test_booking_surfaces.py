@@ -23,7 +23,7 @@ from appointments.models import Appointment, AppointmentStatus, Patient
 from appointments.selectors import MSG_REMINDER_WINDOW
 from appointments.services import MSG_SLOT_TAKEN, reschedule_appointment
 from centers.factories import CenterFactory, LocationFactory
-from his.wire import MSG_WRONG_PATTERN
+from his.wire import MSG_BAD_DATE, MSG_WRONG_PATTERN
 
 pytestmark = pytest.mark.live
 
@@ -419,3 +419,59 @@ def test_twenty_simultaneous_bookings_of_one_slot_give_exactly_one_ok(live_serve
     assert Appointment.objects.count() == 1
     assert Patient.objects.count() == 1  # the losers' new patients were rolled back with their bookings
     assert MSG_SLOT_TAKEN.split("{")[0] == ""  # the message names the slot first
+
+
+def test_unreadable_input_to_a_write_method_is_answered_in_its_result_field(surface, clinic, creds, make_client):
+    bad_date = surface.call(
+        "addAppointment",
+        {"RESOURCE_LID": "D1", "ACTIVITY_LID": "V1", "APP_DATE": "32/13/2027", "APP_START_TIME": "10:00", **PATIENT},
+        authorization=creds.basic(),
+    )
+    assert bad_date.payload == {"ADD_RESULT": "ERROR", "ERROR_MESSAGE": MSG_BAD_DATE.format(name="APP_DATE",
+                                value="32/13/2027"), "APP_LID": None, "USER_LID": None}  # fmt: skip
+    tid_client = make_client(name="tid-client", pattern="tid")
+    wrong_key = surface.call("CancelAppointment", {"APP_LID": "A1", "USER_LID": "P1"}, authorization=tid_client.basic())
+    assert wrong_key.payload == {
+        "DELETE_RESULT": "ERROR",
+        "RESULT": "ERROR",
+        "APP_LID": MSG_WRONG_PATTERN.format(expected="USER_TID", given="USER_LID"),
+    }
+    canarias = make_client(name="canarias", centers=["LPA"])
+    out_of_scope = surface.call(
+        "deleteAppointment", {"APP_LID": "A1", "CENTER_LID": "MAD"}, authorization=canarias.basic()
+    )
+    assert out_of_scope.payload["DELETE_RESULT"] == "ERROR" and "MAD" in out_of_scope.payload["ERROR_MESSAGE"]
+    if surface.name == "rest":
+        assert (bad_date.status, bad_date.code) == (400, "INVALID_INPUT")
+        assert (out_of_scope.status, out_of_scope.code) == (403, "FORBIDDEN")
+
+
+def test_a_slot_taken_earlier_is_refused_as_taken(surface, clinic, creds):
+    slot = search(surface, creds, future_day()).payload[0]
+    assert surface.call(
+        "addAppointment", {"AVAILABILITY_LID": slot["AVAILABILITY_LID"], **PATIENT}, authorization=creds.basic()
+    ).ok
+    later = surface.call(
+        "addAppointment", {"AVAILABILITY_LID": slot["AVAILABILITY_LID"], **OTHER_PATIENT}, authorization=creds.basic()
+    )
+    assert "is no longer available: another appointment holds it" in later.payload["ERROR_MESSAGE"]
+
+
+def test_check_appointment_names_the_patient_a_merge_kept(surface, clinic, creds):
+    appointment = AppointmentFactory(resource=clinic["doctor"], activity=clinic["visit"])
+    survivor = PatientFactory()
+    appointment.patient.merged_into = survivor
+    appointment.patient.save()
+    checked = surface.call("checkAppointment", {"APP_LID": appointment.lid}, authorization=creds.basic())
+    assert checked.payload["USER_LID"] == survivor.lid
+
+
+def test_a_patient_without_history_in_the_clients_centers_does_not_exist_for_it(surface, clinic, make_client):
+    madrid_patient = AppointmentFactory(resource=clinic["doctor"], activity=clinic["visit"]).patient
+    canarias = make_client(name="canarias", centers=["LPA"])
+    madrid = make_client(name="madrid", centers=["MAD"])
+    hidden = surface.call("getAppointments", {"USER_LID": madrid_patient.lid}, authorization=canarias.basic())
+    unknown = surface.call("getAppointments", {"USER_LID": "P-NOBODY"}, authorization=canarias.basic())
+    assert (hidden.code, unknown.code) == ("NOT_FOUND", "NOT_FOUND")
+    seen = surface.call("getAppointments", {"USER_LID": madrid_patient.lid}, authorization=madrid.basic())
+    assert seen.ok and len(seen.payload) == 1
