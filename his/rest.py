@@ -4,11 +4,12 @@ Every answer is tuOtempO's envelope `{"result", "return", "msg", "code"}`. Param
 accepted in any letter case; reads answer GET and POST, writes POST only.
 """
 
-import base64
+import json
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
@@ -17,7 +18,7 @@ from rest_framework.views import APIView
 from his.auth import REALM
 from his.dispatch import serve
 from his.errors import INVALID_INPUT, NOT_FOUND, TOO_LARGE, UNAUTHORIZED, HisError
-from his.wire import Answer, Kind, Method, methods
+from his.wire import Answer, Content, Kind, Method, methods
 
 MSG_BAD_BODY = "The request body could not be read: {detail}"
 MSG_NOT_AN_OBJECT = "The request body must be a JSON object of parameter names and values."
@@ -56,16 +57,28 @@ def error_response(error: HisError, payload: Any = None) -> Response:
     )
 
 
-def render(method: Method, answer: Answer) -> Response:
+def render(method: Method, answer: Answer) -> Response | StreamingHttpResponse:
     payload = answer.payload
-    if method.binary_fields and isinstance(payload, dict):
-        payload = {
-            k: (base64.b64encode(v).decode("ascii") if k in method.binary_fields and v else v)
-            for k, v in payload.items()
-        }
     if answer.error is not None:
         return error_response(answer.error, payload)
+    content = next((v for v in payload.values() if isinstance(v, Content)), None) if isinstance(payload, dict) else None
+    if content is not None:
+        return streamed_envelope(payload, content)
     return envelope(ok=True, payload=payload)
+
+
+def streamed_envelope(payload: dict, content: Content) -> StreamingHttpResponse:
+    """The envelope around file content that is base64-encoded while it is sent."""
+    marker = f"@@content-{uuid.uuid4().hex}@@"
+    body = {"result": "OK", "return": {k: marker if v is content else v for k, v in payload.items()}, "msg": None}
+    before, after = json.dumps(body, ensure_ascii=False).split(marker)
+
+    def parts():
+        yield before.encode("utf-8")
+        yield from content.base64_chunks()
+        yield after.encode("utf-8")
+
+    return StreamingHttpResponse(parts(), content_type="application/json")
 
 
 def body_values(data: Any) -> Mapping[str, Any]:

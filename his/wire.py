@@ -13,14 +13,15 @@ time is the wall-clock time of the center concerned. An empty value counts as ab
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import re
 import zoneinfo
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
-from typing import Any
+from typing import IO, Any
 
 from django.conf import settings
 from django.utils import timezone
@@ -89,6 +90,23 @@ class Method:
     def all_params(self) -> tuple[Param, ...]:
         center = (Param("CENTER_LID", doc="Restricts the call to one center of the client's scope."),)
         return self.params + center if self.takes_center else self.params
+
+
+@dataclass(frozen=True)
+class Content:
+    """File content in an answer: sent base64, read from storage chunk by chunk while it is sent,
+    so a 20 MB result never sits whole in memory. The handler opens the stream; sending closes it."""
+
+    stream: IO[bytes]
+    size: int
+
+    def base64_chunks(self, chunk: int = 3 * 64 * 1024) -> Iterator[bytes]:
+        # A multiple of 3 bytes encodes without padding, so the pieces join into one valid base64.
+        try:
+            while block := self.stream.read(chunk):
+                yield base64.b64encode(block)
+        finally:
+            self.stream.close()
 
 
 @dataclass

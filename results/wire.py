@@ -1,7 +1,7 @@
 """getTestResultsList and getTestResultContent on the wire (guide C.2)."""
 
 from appointments.wire import named_patient
-from his.wire import Answer, Call, Kind, Method, Param, register
+from his.wire import Answer, Call, Content, Kind, Method, Param, register
 from results.models import MedicalResult, ResultStatus
 from results.selectors import open_result_content, result_for_download, results_for_patient
 
@@ -72,8 +72,7 @@ def result_content(call: Call) -> Answer:
         answer = {"DOWNLOAD_LID": result.lid, "DOWNLOAD_CONTENT": None, "STATUS": "Cancelled",
                   "ERROR_MESSAGE": MSG_WITHDRAWN.format(lid=result.lid)}  # fmt: skip
         return Answer(answer, ids=ids)
-    with open_result_content(result=result) as stream:
-        content = stream.read()
+    content = Content(open_result_content(result=result), result.size)
     return Answer({"DOWNLOAD_LID": result.lid, "DOWNLOAD_CONTENT": content, "STATUS": "Valid", "ERROR_MESSAGE": None},
                   ids=ids)  # fmt: skip
 
