@@ -40,13 +40,38 @@ def _credentials(request: HttpRequest) -> tuple[str | None, str]:
     raise HisError(UNAUTHORIZED, MSG_NO_CREDENTIALS)
 
 
+def _ip(address: str):
+    try:
+        return ipaddress.ip_address(address)
+    except ValueError:
+        return None
+
+
+def _in(address: str, networks) -> bool:
+    ip = _ip(address)
+    return ip is not None and any(ip in network for network in networks)
+
+
+def client_address(request: HttpRequest) -> str | None:
+    """The caller's address: REMOTE_ADDR, or behind a trusted proxy, the last address of
+    X-Forwarded-For that is not one of the trusted proxies."""
+    remote = request.META.get("REMOTE_ADDR") or None
+    proxies = settings.HIS_TRUSTED_PROXIES
+    if not proxies or remote is None or not _in(remote, proxies):
+        return remote
+    forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if a.strip()]
+    for address in reversed(forwarded):
+        if not _in(address, proxies):
+            return address if _ip(address) else remote
+    return remote
+
+
 def address_allowed(client: IntegrationClient, address: str | None) -> bool:
     rules = [r.strip() for r in client.allowed_ips.replace(",", "\n").splitlines() if r.strip()]
     if not rules:
         return True
-    try:
-        ip = ipaddress.ip_address(address or "")
-    except ValueError:
+    ip = _ip(address or "")
+    if ip is None:
         return False
     for rule in rules:
         try:
@@ -76,7 +101,8 @@ def authenticate(request: HttpRequest) -> IntegrationClient:
     constant time against its stored hash."""
     name, secret = _credentials(request)
     request.his_attempted_name = name
-    check_throttle(request.META.get("REMOTE_ADDR"), name)
+    address = client_address(request)
+    check_throttle(address, name)
     digest = hash_secret(secret)
     if name is None:
         client = IntegrationClient.objects.filter(secret_hash=digest).first()
@@ -85,7 +111,6 @@ def authenticate(request: HttpRequest) -> IntegrationClient:
     expected = client.secret_hash if client else _DUMMY_HASH
     if not (hmac.compare_digest(expected, digest) and client and client.is_active):
         raise HisError(UNAUTHORIZED, MSG_BAD_CREDENTIALS)
-    address = request.META.get("REMOTE_ADDR")
     if not address_allowed(client, address):
         raise HisError(FORBIDDEN, MSG_ADDRESS_REFUSED.format(address=address))
     return client

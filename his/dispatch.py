@@ -13,7 +13,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpRequest
 from django.utils import timezone
 
-from his.auth import authenticate
+from his.auth import authenticate, client_address
 from his.errors import SERVICE_UNAVAILABLE, HisError
 from his.models import AuditEntry, IntegrationClient
 from his.wire import Answer, Method, audit_ids, invoke
@@ -88,7 +88,7 @@ def record(
             method=method[:50],
             outcome=outcome,
             duration_ms=int((time.monotonic() - started) * 1000),
-            remote_addr=request.META.get("REMOTE_ADDR") or None,
+            remote_addr=client_address(request),
             ids=ids or {},
         )
     except Exception:

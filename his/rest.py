@@ -4,6 +4,7 @@ Every answer is tuOtempO's envelope `{"result", "return", "msg", "code"}`. Param
 accepted in any letter case; reads answer GET and POST, writes POST only.
 """
 
+import functools
 import json
 import uuid
 from collections.abc import Mapping
@@ -124,11 +125,20 @@ ERROR_ANSWER = inline_serializer(
 )
 
 
-def _schema(method: Method):
-    record = inline_serializer(
-        name=f"{method.record_name}Record",
-        fields={name: serializers.CharField(allow_null=True, required=False) for name in method.fields},
+@functools.cache
+def _record_schema(record_name: str, fields: tuple[str, ...]):
+    # One component (serializer class) per record name: getAppointments and SearchAppointments
+    # share theirs; each use gets an instance of its own.
+    return type(
+        inline_serializer(
+            name=f"{record_name}Record",
+            fields={name: serializers.CharField(allow_null=True, required=False) for name in fields},
+        )
     )
+
+
+def _schema(method: Method):
+    record = _record_schema(method.record_name, method.fields)()
     answer = inline_serializer(
         name=f"{method.name}Answer",
         fields={

@@ -5,6 +5,7 @@ message naming the variable when its value cannot be used. Nothing here is secre
 machine-specific; see README.md for the list of variables.
 """
 
+import ipaddress
 import os
 import secrets
 import time
@@ -54,6 +55,17 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if not items:
         raise ImproperlyConfigured(f"{name}={raw!r} names no value: give a comma-separated list.")
     return items
+
+
+def env_networks(name: str) -> list:
+    """Comma-separated addresses or CIDR networks."""
+    networks = []
+    for item in env_list(name, []):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: {item!r} is not an IP address or network.") from None
+    return networks
 
 
 def env_time_zone(name: str, default: str) -> str:
@@ -111,8 +123,8 @@ def local_secret_key(path: Path) -> str:
 SECRET_KEY = os.environ.get("HIS_SECRET_KEY", "")
 if not SECRET_KEY:
     SECRET_KEY = local_secret_key(BASE_DIR / ".secret_key")
-elif len(SECRET_KEY) < 32:
-    raise ImproperlyConfigured("HIS_SECRET_KEY is too short: use at least 32 random characters.")
+elif len(SECRET_KEY) < 50:
+    raise ImproperlyConfigured("HIS_SECRET_KEY is too short: use at least 50 random characters.")
 
 ALLOWED_HOSTS = env_list("HIS_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 TIME_ZONE = env_time_zone("HIS_TIME_ZONE", "Europe/Madrid")
@@ -134,6 +146,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = HIS_MAX_BODY_BYTES
 # Failed authentications allowed per address (and per client name) within the window, in seconds.
 HIS_AUTH_FAILURE_LIMIT = env_int("HIS_AUTH_FAILURE_LIMIT", 10, minimum=1)
 HIS_AUTH_FAILURE_WINDOW = env_int("HIS_AUTH_FAILURE_WINDOW", 300, minimum=1)
+# Load balancers / reverse proxies whose X-Forwarded-For is believed: the caller's address (for the
+# allow-lists, throttling and the audit log) is then the last address in it that is not a proxy.
+HIS_TRUSTED_PROXIES = env_networks("HIS_TRUSTED_PROXIES")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -405,3 +405,30 @@ def test_create_integration_client_prints_the_secret_once_as_json(db, hospital):
     assert client.secret_hash != line["secret"] and line["secret"] not in client.secret_hash
     assert client.patient_pattern == "tid"
     assert sorted(client.centers.values_list("lid", flat=True)) == ["LPA", "MAD"]
+
+
+def test_behind_a_trusted_proxy_the_forwarded_address_is_the_callers(surface, hospital, make_client, settings):
+    import ipaddress
+
+    from tests.surfaces import Credentials
+
+    settings.HIS_TRUSTED_PROXIES = [ipaddress.ip_network("127.0.0.0/8")]
+    office = make_client(name="office", allowed_ips="203.0.113.0/24")
+    forwarded = {"X-Forwarded-For": "198.51.100.7, 203.0.113.9"}
+    if surface.name == "soap":
+        surface.session.headers.update(forwarded)
+    try:
+        outcome = surface.call("GetCenters", authorization=office.basic(), headers=forwarded)
+        assert outcome.ok
+        assert AuditEntry.objects.get().remote_addr == "203.0.113.9"
+        surface.call("GetCenters", authorization=Credentials("office", "wrong").basic(), headers=forwarded)
+        assert AuditEntry.objects.filter(outcome="UNAUTHORIZED").get().remote_addr == "203.0.113.9"
+    finally:
+        if surface.name == "soap":
+            surface.session.headers.pop("X-Forwarded-For")
+
+
+def test_an_untrusted_peer_cannot_claim_an_address(rest_surface, hospital, make_client):
+    office = make_client(name="office", allowed_ips="203.0.113.0/24")
+    outcome = rest_surface.call("GetCenters", authorization=office.basic(), headers={"X-Forwarded-For": "203.0.113.9"})
+    assert outcome.code == "FORBIDDEN"

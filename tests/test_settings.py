@@ -1,6 +1,7 @@
 """Start-up refuses environment values it cannot use, naming the variable."""
 
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -38,6 +39,7 @@ def _load_settings(**env):
         ("HIS_ALLOWED_HOSTS", " , "),
         ("HIS_MAX_BODY_BYTES", "lots"),
         ("HIS_HTTPS", "2"),
+        ("HIS_TRUSTED_PROXIES", "10.0.0.1, not-an-address"),
     ],
 )
 def test_it_refuses_a_bad_value_naming_the_variable(variable, value):
@@ -57,3 +59,23 @@ def test_it_accepts_good_values():
     result = _load_settings(HIS_DEBUG="yes", HIS_TIME_ZONE="Atlantic/Canary", DATABASE_URL="postgres://u@h:5432/d")
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True", "Atlantic/Canary", "django.db.backends.postgresql"]
+
+
+def _manage(*args, **env):
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("HIS_") and k != "DATABASE_URL"}
+    environment.update(env)
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=environment, capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+
+
+def test_production_mode_passes_the_deployment_checks():
+    result = _manage(
+        "check", "--deploy", "--fail-level", "WARNING", HIS_HTTPS="1", HIS_SECRET_KEY=secrets.token_urlsafe(50)
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_the_openapi_schema_is_valid_and_generated_without_warnings():
+    result = _manage("spectacular", "--validate", "--fail-on-warn", "--file", os.devnull)
+    assert result.returncode == 0, result.stderr
