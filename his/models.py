@@ -50,6 +50,7 @@ class IntegrationClient(models.Model):
 class Surface(models.TextChoices):
     SOAP = "SOAP", "SOAP"
     REST = "REST", "REST"
+    ADMIN = "ADMIN", "Admin login"
 
 
 class AuditEntry(models.Model):
@@ -58,7 +59,7 @@ class AuditEntry(models.Model):
     time = models.DateTimeField(db_index=True)
     client = models.ForeignKey(IntegrationClient, null=True, blank=True, on_delete=models.SET_NULL)
     client_name = models.CharField(max_length=100, blank=True)
-    surface = models.CharField(max_length=4, choices=Surface.choices)
+    surface = models.CharField(max_length=5, choices=Surface.choices)
     method = models.CharField(max_length=50, db_index=True)
     outcome = models.CharField(max_length=30, db_index=True, help_text="OK or an error code.")
     duration_ms = models.PositiveIntegerField(default=0)

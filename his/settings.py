@@ -196,6 +196,8 @@ TEMPLATES = [
     },
 ]
 
+AUTHENTICATION_BACKENDS = ["his.backends.ThrottledModelBackend"]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

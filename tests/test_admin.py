@@ -857,3 +857,27 @@ def test_replacing_the_file_stores_it_and_makes_the_result_valid_again(
     assert result.file.read() == PNG
     assert not result.file.storage.exists(old_name)
     assert _stored_files(settings) == ["scan.png"]
+
+
+@pytest.mark.django_db
+def test_admin_login_is_throttled_after_repeated_failures_and_audited(client, settings, django_user_model):
+    from his.models import AuditEntry
+
+    settings.HIS_AUTH_FAILURE_LIMIT = 3
+    django_user_model.objects.create_superuser("clerk", "clerk@example.org", "right-password-123")
+    for _ in range(3):
+        response = client.post("/admin/login/", {"username": "clerk", "password": "wrong", "next": "/admin/"})
+        assert response.status_code == 200 and "_auth_user_id" not in client.session
+    response = client.post("/admin/login/", {"username": "clerk", "password": "right-password-123", "next": "/admin/"})
+    assert "_auth_user_id" not in client.session  # refused while throttled, even with the right password
+    outcomes = list(AuditEntry.objects.filter(surface="ADMIN").order_by("time").values_list("outcome", flat=True))
+    assert outcomes == ["UNAUTHORIZED"] * 3 + ["THROTTLED"]
+    assert set(AuditEntry.objects.values_list("client_name", flat=True)) == {"admin:clerk"}
+
+
+@pytest.mark.django_db
+def test_admin_login_works_below_the_limit(client, django_user_model):
+    django_user_model.objects.create_superuser("clerk", "clerk@example.org", "right-password-123")
+    client.post("/admin/login/", {"username": "clerk", "password": "wrong", "next": "/admin/"})
+    client.post("/admin/login/", {"username": "clerk", "password": "right-password-123", "next": "/admin/"})
+    assert "_auth_user_id" in client.session
