@@ -475,3 +475,88 @@ def test_a_patient_without_history_in_the_clients_centers_does_not_exist_for_it(
     assert (hidden.code, unknown.code) == ("NOT_FOUND", "NOT_FOUND")
     seen = surface.call("getAppointments", {"USER_LID": madrid_patient.lid}, authorization=madrid.basic())
     assert seen.ok and len(seen.payload) == 1
+
+
+def test_slots_keep_their_wall_clock_time_across_the_dst_change(surface, clinic, creds):
+    # Clocks go forward in Madrid on Sunday 28/03/2027: 09:00 stays 09:00 on both sides.
+    outcome = surface.call(
+        "searchAvailabilities",
+        {
+            "ACTIVITY_LID": "V1",
+            "RESOURCE_LID": "D1",
+            "AVA_START_DAY": "27/03/2027",
+            "AVA_END_DAY": "29/03/2027",
+            "AVA_MAX_TIME": "09:30",
+        },
+        authorization=creds.basic(),
+    )
+    assert [(s["AVA_DATE"], s["AVA_START_TIME"], s["AVA_END_TIME"]) for s in outcome.payload] == [
+        ("27/03/2027", "09:00", "09:30"),
+        ("28/03/2027", "09:00", "09:30"),
+        ("29/03/2027", "09:00", "09:30"),
+    ]
+    booked = surface.call(
+        "addAppointment",
+        {"AVAILABILITY_LID": outcome.payload[2]["AVAILABILITY_LID"], **PATIENT},
+        authorization=creds.basic(),
+    )
+    start = Appointment.objects.get(lid=booked.payload["APP_LID"]).start
+    assert start == dt.datetime(2027, 3, 29, 7, 0, tzinfo=dt.UTC)  # 09:00 CEST
+
+
+@pytest.mark.parametrize(
+    ("known", "sent", "same"),
+    [
+        ({"id_number": "12345678Z"}, {"USER_ID_NUMBER": "12345678-z", "USER_FIRST_NAME": "Other"}, True),
+        (
+            {"first_name": "Lucía", "second_name": "Martín", "third_name": "Ruiz", "mobile_phone": "600111222"},
+            {
+                "USER_FIRST_NAME": "LUCIA",
+                "USER_SECOND_NAME": "martin",
+                "USER_THIRD_NAME": "Ruíz",
+                "USER_MOBILE_PHONE": "+34 600 111 222",
+            },
+            True,
+        ),
+        (
+            {"first_name": "Lucía", "second_name": "Martín", "third_name": "Ruiz", "mobile_phone": "699999999"},
+            {
+                "USER_FIRST_NAME": "Lucía",
+                "USER_SECOND_NAME": "Martín",
+                "USER_THIRD_NAME": "Ruiz",
+                "USER_MOBILE_PHONE": "600111222",
+            },
+            False,
+        ),
+    ],
+    ids=["id number", "name, birth date and phone", "same name, other phone"],
+)
+def test_a_patient_without_a_known_user_lid_is_matched_or_registered(surface, clinic, creds, known, sent, same):
+    existing = PatientFactory(**{"first_name": "X", "second_name": "Y", "third_name": "", "id_number": "",
+                                 "date_of_birth": dt.date(1985, 3, 12), "email": "", **known})  # fmt: skip
+    slot = search(surface, creds, future_day()).payload[0]
+    params = {"AVAILABILITY_LID": slot["AVAILABILITY_LID"], "USER_LID": "P-DELETED-LONG-AGO",
+              "USER_DATE_OF_BIRTH": "12/03/1985", **sent}  # fmt: skip
+    booked = surface.call("addAppointment", params, authorization=creds.basic())
+    assert booked.ok
+    assert (booked.payload["USER_LID"] == existing.lid) is same
+    assert Patient.objects.count() == (1 if same else 2)
+
+
+def test_two_candidates_mean_a_new_patient(surface, clinic, creds):
+    twins = [PatientFactory(first_name="Ana", second_name="Gil", third_name="", id_number="", email="",
+                            date_of_birth=dt.date(1990, 1, 1), mobile_phone="600000000") for _ in range(2)]  # fmt: skip
+    slot = search(surface, creds, future_day()).payload[0]
+    booked = surface.call(
+        "addAppointment",
+        {
+            "AVAILABILITY_LID": slot["AVAILABILITY_LID"],
+            "USER_FIRST_NAME": "Ana",
+            "USER_SECOND_NAME": "Gil",
+            "USER_DATE_OF_BIRTH": "01/01/1990",
+            "USER_MOBILE_PHONE": "600000000",
+        },
+        authorization=creds.basic(),
+    )
+    assert booked.ok and booked.payload["USER_LID"] not in {t.lid for t in twins}
+    assert Patient.objects.count() == 3
