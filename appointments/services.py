@@ -6,7 +6,7 @@ Nothing here knows tuOtempO's field names or formats: the shells translate (appo
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from appointments.models import (
@@ -25,8 +25,6 @@ from appointments.slots import find_slot
 from his.errors import CONFLICT, INVALID_INPUT, NOT_FOUND, HisError
 
 OVERLAP_CONSTRAINT = "appointment_overlap"
-DEADLOCK_DETECTED = "40P01"  # PostgreSQL's SQLSTATE
-INSERT_ATTEMPTS = 3
 MSG_SLOT_TAKEN = "{when} with RESOURCE_LID {resource} is no longer available: another appointment holds it."
 MSG_END_BEFORE_START = "The appointment must end after it starts."
 MSG_ALREADY_STARTED = "Appointment {app} has already started ({when}) and can no longer be cancelled."
@@ -42,8 +40,27 @@ def is_overlap_violation(exc: IntegrityError) -> bool:
     return OVERLAP_CONSTRAINT in str(exc)
 
 
-def is_deadlock(exc: OperationalError) -> bool:
-    return getattr(exc.__cause__, "sqlstate", None) == DEADLOCK_DETECTED
+def take_turn(resource: Resource) -> None:
+    """Writes to one resource's appointments take turns (a lock on the resource's row, held until
+    the transaction ends): each sees what the previous one committed, so a taken time is answered
+    cleanly, instead of two inserts waiting on each other inside PostgreSQL's exclusion constraint
+    until one is killed as a deadlock. Taken before any other lock, so locks always come in the
+    same order. (SQLite's IMMEDIATE transactions already take turns.)"""
+    Resource.objects.select_for_update(no_key=True).filter(pk=resource.pk).exists()
+
+
+def save_or_refuse(appointment: Appointment) -> None:
+    """Saves the appointment; if the database refuses it as an overlap, CONFLICT naming the slot."""
+    try:
+        with transaction.atomic():
+            appointment.save()
+    except IntegrityError as exc:
+        if not is_overlap_violation(exc):
+            raise
+        resource = appointment.resource
+        raise HisError(
+            CONFLICT, MSG_SLOT_TAKEN.format(when=local_label(resource, appointment.start), resource=resource.lid)
+        ) from None
 
 
 @transaction.atomic
@@ -58,18 +75,11 @@ def reschedule_appointment(
     end = end or start + (appointment.end - appointment.start)
     if end <= start:
         raise HisError(INVALID_INPUT, MSG_END_BEFORE_START)
+    take_turn(resource)
     appointment.resource, appointment.start, appointment.end = resource, start, end
     if appointment.location_id is None or appointment.location_id != resource.location_id:
         appointment.location = resource.location
-    try:
-        with transaction.atomic():
-            appointment.save()
-    except IntegrityError as exc:
-        if is_overlap_violation(exc):
-            raise HisError(
-                CONFLICT, MSG_SLOT_TAKEN.format(when=local_label(resource, start), resource=resource.lid)
-            ) from None
-        raise
+    save_or_refuse(appointment)
     return appointment
 
 
@@ -129,10 +139,7 @@ def book_appointment(
     patient pattern. Exactly one of any number of simultaneous requests for a slot wins: the
     database refuses the others. The same patient asking again for the slot it holds gets the same
     appointment back. A failed booking leaves nothing behind, not even a patient it registered."""
-    # Bookings of one resource take turns: each sees what the previous one committed, so a taken
-    # slot is answered cleanly instead of two inserts waiting on each other in the constraint.
-    # Taken before anything else, so locks are always acquired in the same order.
-    Resource.objects.select_for_update(no_key=True).filter(pk=resource.pk).exists()
+    take_turn(resource)
     patient = resolve_patient(data=patient_data, pattern=pattern)
     existing = held_by(patient=patient, resource=resource, activity=activity, start=start)
     if existing is not None:
@@ -153,18 +160,13 @@ def book_appointment(
         notes=notes[:500],
     )
     try:
-        with transaction.atomic():
-            appointment.save()
-    except IntegrityError as exc:
-        if not is_overlap_violation(exc):
-            raise
+        save_or_refuse(appointment)
+    except HisError:
         # Another request won the race; if it was this same patient's, this is a retry.
         existing = held_by(patient=patient, resource=resource, activity=activity, start=start)
         if existing is not None:
             return Booking(existing, created=False)
-        raise HisError(
-            CONFLICT, MSG_SLOT_TAKEN.format(when=local_label(resource, start), resource=resource.lid)
-        ) from None
+        raise
     return Booking(appointment, created=True)
 
 
@@ -197,18 +199,9 @@ def book_at_desk(*, appointment: Appointment) -> Appointment:
     """Saves an appointment made at the desk or by phone for a known patient, at any time the clerk
     chooses (outside the web availability too). Only the no-overlap rule applies: a taken time is
     refused with a message naming it."""
-    resource = appointment.resource
-    Resource.objects.select_for_update(no_key=True).filter(pk=resource.pk).exists()  # as book_appointment
+    take_turn(appointment.resource)
     if appointment.end <= appointment.start:
         raise HisError(INVALID_INPUT, MSG_END_BEFORE_START)
-    appointment.location = resource.location
-    try:
-        with transaction.atomic():
-            appointment.save()
-    except IntegrityError as exc:
-        if not is_overlap_violation(exc):
-            raise
-        raise HisError(
-            CONFLICT, MSG_SLOT_TAKEN.format(when=local_label(resource, appointment.start), resource=resource.lid)
-        ) from None
+    appointment.location = appointment.resource.location
+    save_or_refuse(appointment)
     return appointment
