@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from django.http import HttpRequest, StreamingHttpResponse
+from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
@@ -18,13 +18,14 @@ from rest_framework.views import APIView
 
 from his.auth import REALM
 from his.dispatch import serve
-from his.errors import INVALID_INPUT, NOT_FOUND, TOO_LARGE, UNAUTHORIZED, HisError
+from his.errors import INVALID_INPUT, NOT_FOUND, TOO_LARGE, UNAUTHORIZED, ErrorCode, HisError
 from his.wire import Answer, Content, Kind, Method, methods
 
 MSG_BAD_BODY = "The request body could not be read: {detail}"
 MSG_NOT_AN_OBJECT = "The request body must be a JSON object of parameter names and values."
 MSG_METHOD_NOT_ALLOWED = "{verb} is not accepted here: use {allowed}."
 MSG_UNKNOWN_METHOD = "There is no method {name!r}; see /api/docs/ for the list."
+MSG_TOO_LARGE = "The request body is over {limit} bytes."
 
 
 def envelope(
@@ -229,19 +230,15 @@ def exception_handler(exc, context) -> Response:
     return None
 
 
-def unknown_method(request: HttpRequest, name: str):
-    from django.http import JsonResponse
-
-    return JsonResponse(
-        {"result": "ERROR", "return": None, "msg": MSG_UNKNOWN_METHOD.format(name=name), "code": NOT_FOUND.name},
-        status=404,
-    )
+def plain_error(code: ErrorCode, message: str) -> JsonResponse:
+    """The envelope for refusals made outside DRF (an unknown path, a body over the limit)."""
+    body = {"result": "ERROR", "return": None, "msg": message, "code": code.name}
+    return JsonResponse(body, status=code.http_status)
 
 
-def too_large_response(limit: int):
-    from django.http import JsonResponse
+def unknown_method(request: HttpRequest, name: str) -> JsonResponse:
+    return plain_error(NOT_FOUND, MSG_UNKNOWN_METHOD.format(name=name))
 
-    return JsonResponse(
-        {"result": "ERROR", "return": None, "msg": f"The request body is over {limit} bytes.", "code": TOO_LARGE.name},
-        status=413,
-    )
+
+def too_large_response(limit: int) -> JsonResponse:
+    return plain_error(TOO_LARGE, MSG_TOO_LARGE.format(limit=limit))
