@@ -2,7 +2,8 @@
 
 The guide's two patterns (the integration client chooses one):
 - `lid`: tuOtempO names the patient by the hospital's id (USER_LID), which it does not have for a new
-  patient. An unknown USER_LID (e.g. deleted at the hospital) is searched for as a new patient.
+  patient. An unknown USER_LID (e.g. deleted at the hospital) is searched for as a new patient, and
+  so is, for a client limited to some centers, the USER_LID of a patient with no history there.
 - `tid`: tuOtempO names the patient by its own id (USER_TID), which the hospital stores on the patient.
 
 A patient without a known id is matched, never guessed: the same ID number, else the same full name,
@@ -12,11 +13,13 @@ known id of a merged patient leads to the record that replaced it.
 """
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from django.db import IntegrityError, connection, transaction
 
-from appointments.models import Gender, Patient, normalise_id_number, normalise_name, normalise_phone
+from appointments.models import Appointment, Gender, Patient, normalise_id_number, normalise_name, normalise_phone
+from centers.models import Center
 from his.errors import CONFLICT, INVALID_INPUT, HisError
 
 PATTERN_LID = "lid"
@@ -80,6 +83,21 @@ def patient_family(patient: Patient) -> list[int]:
     return ids
 
 
+def patient_in_scope(*, patient: Patient, centers: Collection[Center] | None) -> bool:
+    """Whether a client limited to some centers may know this patient: one with an appointment or a
+    result there (theirs or a merged record's). A client of every center knows every patient."""
+    if centers is None:
+        return True
+    from results.models import MedicalResult  # results builds on appointments, not the reverse
+
+    family = patient_family(patient)
+    centers = list(centers)
+    return (
+        Appointment.objects.filter(patient__in=family, resource__location__center__in=centers).exists()
+        or MedicalResult.objects.filter(patient__in=family, center__in=centers).exists()
+    )
+
+
 def patient_by_lid(lid: str | None) -> Patient | None:
     """The patient a USER_LID names, followed through merges; None when the hospital does not know it."""
     if not lid:
@@ -129,7 +147,7 @@ def matching_patients(*, data: PatientData) -> list[Patient]:
 
 
 @transaction.atomic
-def resolve_patient(*, data: PatientData, pattern: str) -> Patient:
+def resolve_patient(*, data: PatientData, pattern: str, centers: Collection[Center] | None = None) -> Patient:
     """The hospital's patient for an addAppointment: the one its USER_LID (pattern `lid`) or USER_TID
     (pattern `tid`) names, followed through merges; otherwise the single patient matching the ID
     number, or the name, date of birth and mobile phone or email; otherwise a new patient registered
@@ -156,7 +174,7 @@ def resolve_patient(*, data: PatientData, pattern: str) -> Patient:
         return _resolve_by_tid(data=data)
     if data.tid:
         raise HisError(INVALID_INPUT, MSG_TID_UNDER_LID)
-    return _resolve_by_lid(data=data)
+    return _resolve_by_lid(data=data, centers=centers)
 
 
 def _wait_for_same_person(data: PatientData) -> None:
@@ -170,8 +188,10 @@ def _wait_for_same_person(data: PatientData) -> None:
         cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"patient:{identity}"])
 
 
-def _resolve_by_lid(*, data: PatientData) -> Patient:
+def _resolve_by_lid(*, data: PatientData, centers: Collection[Center] | None) -> Patient:
     patient = patient_by_lid(data.lid)
+    if patient is not None and not patient_in_scope(patient=patient, centers=centers):
+        patient = None  # a patient of other centers does not exist for this client: match as new
     if patient is None:
         _wait_for_same_person(data)
         matches = matching_patients(data=data)

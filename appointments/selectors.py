@@ -18,7 +18,7 @@ from appointments.models import (
     Resource,
     ResourceActivity,
 )
-from appointments.patients import patient_family
+from appointments.patients import patient_family, patient_in_scope  # noqa: F401  (re-exported)
 from centers.models import Center
 from his.errors import INVALID_INPUT, NOT_FOUND, HisError
 
@@ -146,18 +146,3 @@ def appointments_for(
         if (start_date is None or day >= start_date) and (end_date is None or day <= end_date):
             rows.append(appointment)
     return rows
-
-
-def patient_in_scope(*, patient: Patient, centers: Collection[Center] | None) -> bool:
-    """Whether a client limited to some centers may know this patient: one with an appointment or a
-    result there (theirs or a merged record's). A client of every center knows every patient."""
-    if centers is None:
-        return True
-    from results.models import MedicalResult  # results builds on appointments, not the reverse
-
-    family = patient_family(patient)
-    centers = list(centers)
-    return (
-        Appointment.objects.filter(patient__in=family, resource__location__center__in=centers).exists()
-        or MedicalResult.objects.filter(patient__in=family, center__in=centers).exists()
-    )

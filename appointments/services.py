@@ -4,6 +4,7 @@ Nothing here knows tuOtempO's field names or formats: the shells translate (appo
 """
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
@@ -19,9 +20,11 @@ from appointments.models import (
     Origin,
     Patient,
     Resource,
+    ResourceActivity,
 )
 from appointments.patients import PatientData, follow_merges, resolve_patient
 from appointments.slots import find_slot
+from centers.models import Center
 from his.errors import CONFLICT, INVALID_INPUT, NOT_FOUND, HisError
 
 OVERLAP_CONSTRAINT = "appointment_overlap"
@@ -134,13 +137,14 @@ def book_appointment(
     pattern: str,
     notes: str = "",
     origin: str = Origin.ONLINE,
+    centers: Collection[Center] | None = None,
 ) -> Booking:
     """Books the slot for the patient tuOtempO describes, identified or registered by the client's
     patient pattern. Exactly one of any number of simultaneous requests for a slot wins: the
     database refuses the others. The same patient asking again for the slot it holds gets the same
     appointment back. A failed booking leaves nothing behind, not even a patient it registered."""
     take_turn(resource)
-    patient = resolve_patient(data=patient_data, pattern=pattern)
+    patient = resolve_patient(data=patient_data, pattern=pattern, centers=centers)
     existing = held_by(patient=patient, resource=resource, activity=activity, start=start)
     if existing is not None:
         return Booking(existing, created=False)
@@ -172,7 +176,8 @@ def book_appointment(
 
 def _why_not_bookable(resource: Resource, activity: Activity, insurance: Insurance | None, start: dt.datetime) -> str:
     when = local_label(resource, start)
-    duration = dt.timedelta(minutes=activity.duration)
+    own = ResourceActivity.objects.filter(resource=resource, activity=activity).values_list("duration", flat=True)
+    duration = dt.timedelta(minutes=next(iter(own), None) or activity.duration)
     taken = Appointment.objects.filter(
         resource=resource, status__in=ACTIVE_STATUSES, start__lt=start + duration, end__gt=start
     ).exists()

@@ -271,6 +271,7 @@ def add_appointment(call: Call) -> Answer:
         patient_data=_patient_data(call),
         pattern=call.pattern,
         notes=call["NOTES"] or "",
+        centers=call.centers,
     )
     appointment = booking.appointment
     answer = {

@@ -79,6 +79,7 @@ def record(
     ids: dict[str, Any] | None = None,
 ) -> None:
     """Writes one audit entry; a failure to write it is logged, never shown to the caller."""
+    request.his_audited = True
     try:
         AuditEntry.objects.create(
             time=timezone.now(),

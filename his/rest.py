@@ -11,14 +11,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
+from rest_framework.authentication import BaseAuthentication
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from his.auth import REALM
+from his.auth import REALM, authenticate
 from his.dispatch import serve
-from his.errors import INVALID_INPUT, NOT_FOUND, TOO_LARGE, UNAUTHORIZED, ErrorCode, HisError
+from his.errors import INVALID_INPUT, NOT_FOUND, TOO_LARGE, UNAUTHORIZED, HisError
 from his.wire import Answer, Content, Kind, Method, methods
 
 MSG_BAD_BODY = "The request body could not be read: {detail}"
@@ -43,12 +45,17 @@ def envelope(
     return Response(body, status=http_status, headers=headers)
 
 
-def error_response(error: HisError, payload: Any = None) -> Response:
+def error_headers(error: HisError) -> dict[str, str]:
     headers = {}
     if error.code is UNAUTHORIZED:
         headers["WWW-Authenticate"] = REALM
     if error.retry_after:
         headers["Retry-After"] = str(error.retry_after)
+    return headers
+
+
+def error_response(error: HisError, payload: Any = None) -> Response:
+    headers = error_headers(error)
     return envelope(
         ok=False,
         payload=payload,
@@ -91,11 +98,48 @@ def body_values(data: Any) -> Mapping[str, Any]:
     raise HisError(INVALID_INPUT, MSG_NOT_AN_OBJECT)
 
 
+class HisAPIError(exceptions.APIException):
+    """A HisError raised inside DRF's own steps (authentication), answered in the envelope."""
+
+    def __init__(self, error: HisError):
+        super().__init__(error.message)
+        self.error = error
+
+
+class ClientAuthentication(BaseAuthentication):
+    """The integration client, authenticated before anything else is looked at (a wrong verb
+    included), so that without credentials nothing but 401 is answered."""
+
+    def authenticate(self, request):
+        try:
+            client = authenticate(request._request)
+        except HisError as error:
+            raise HisAPIError(error) from None
+        request._request.his_client = client
+        return (None, client)
+
+    def authenticate_header(self, request):
+        return REALM
+
+
+class ClientAuthenticationScheme(OpenApiAuthenticationExtension):
+    """How ClientAuthentication appears in the OpenAPI schema: Basic or Bearer, either will do."""
+
+    target_class = ClientAuthentication
+    name = ["basicAuth", "bearerAuth"]
+
+    def get_security_requirement(self, auto_schema):
+        return [{"basicAuth": []}, {"bearerAuth": []}]  # either one (OR), not both
+
+    def get_security_definition(self, auto_schema):
+        return [{"type": "http", "scheme": "basic"}, {"type": "http", "scheme": "bearer"}]
+
+
 class MethodView(APIView):
     """Base of the generated views; `method` is set on each subclass."""
 
     method: Method
-    authentication_classes: list = []
+    authentication_classes = [ClientAuthentication]
     permission_classes: list = []
 
     def respond(self, request, raw: Mapping[str, Any]) -> Response:
@@ -209,7 +253,9 @@ def views() -> dict[str, type[MethodView]]:
 
 
 def exception_handler(exc, context) -> Response:
-    """DRF's own refusals (a body that is not JSON, a wrong verb) in the envelope too."""
+    """DRF's own refusals (credentials, a body that is not JSON, a wrong verb) in the envelope too."""
+    if isinstance(exc, HisAPIError):
+        return error_response(exc.error)
     if isinstance(exc, exceptions.MethodNotAllowed):
         view = context.get("view")
         allowed = ", ".join(m.upper() for m in getattr(view, "http_method_names", []) if m != "options")
@@ -230,15 +276,19 @@ def exception_handler(exc, context) -> Response:
     return None
 
 
-def plain_error(code: ErrorCode, message: str) -> JsonResponse:
+def plain_error(error: HisError) -> JsonResponse:
     """The envelope for refusals made outside DRF (an unknown path, a body over the limit)."""
-    body = {"result": "ERROR", "return": None, "msg": message, "code": code.name}
-    return JsonResponse(body, status=code.http_status)
+    body = {"result": "ERROR", "return": None, "msg": error.message, "code": error.code.name}
+    return JsonResponse(body, status=error.code.http_status, headers=error_headers(error))
 
 
 def unknown_method(request: HttpRequest, name: str) -> JsonResponse:
-    return plain_error(NOT_FOUND, MSG_UNKNOWN_METHOD.format(name=name))
+    try:
+        request.his_client = authenticate(request)
+    except HisError as error:
+        return plain_error(error)
+    return plain_error(HisError(NOT_FOUND, MSG_UNKNOWN_METHOD.format(name=name)))
 
 
 def too_large_response(limit: int) -> JsonResponse:
-    return plain_error(TOO_LARGE, MSG_TOO_LARGE.format(limit=limit))
+    return plain_error(HisError(TOO_LARGE, MSG_TOO_LARGE.format(limit=limit)))

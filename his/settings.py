@@ -169,6 +169,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "his.middleware.WebserviceAuditMiddleware",
     "his.middleware.BodySizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -241,13 +242,6 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PUBLIC": True,
     "SERVE_AUTHENTICATION": [],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
-    "APPEND_COMPONENTS": {
-        "securitySchemes": {
-            "basicAuth": {"type": "http", "scheme": "basic"},
-            "bearerAuth": {"type": "http", "scheme": "bearer"},
-        }
-    },
-    "SECURITY": [{"basicAuth": []}, {"bearerAuth": []}],
     "PREPROCESSING_HOOKS": ["his.rest.schema_endpoints"],
 }
 

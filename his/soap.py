@@ -12,7 +12,6 @@ does for faults).
 """
 
 import re
-import time
 from collections.abc import Iterable, Iterator
 from xml.sax.saxutils import escape
 
@@ -24,7 +23,7 @@ from spyne.protocol.soap import Soap11
 from spyne.server.django import DjangoView
 
 from his.auth import REALM, authenticate
-from his.dispatch import record, serve
+from his.dispatch import serve
 from his.errors import INVALID_INPUT, UNAUTHORIZED, HisError
 from his.wire import Answer, Content, Method, methods
 
@@ -229,22 +228,15 @@ def soap_endpoint(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return HttpResponse(status=405, headers={"Allow": "GET, POST"})
     body = request.body
-    if has_doctype(body):
-        return fault_response(INVALID_INPUT.soap_fault, MSG_DOCTYPE)
+    request.his_method = method_named_in(body)
     try:
         request.his_client = authenticate(request)
+        method, raw = read_envelope(body)
     except HisError as error:
-        record(request=request, client=None, surface="SOAP", method=method_named_in(body), outcome=error.code.name,
-               started=time.monotonic())  # fmt: skip
+        request.his_outcome = error.code.name  # audited by WebserviceAuditMiddleware
         if error.code is UNAUTHORIZED:
             return HttpResponse(error.message, status=401, content_type="text/plain; charset=utf-8",
                                 headers={"WWW-Authenticate": REALM})  # fmt: skip
-        return fault_for(error)
-    try:
-        method, raw = read_envelope(body)
-    except HisError as error:
-        record(request=request, client=request.his_client, surface="SOAP", method=method_named_in(body),
-               outcome=error.code.name, started=time.monotonic())  # fmt: skip
         return fault_for(error)
     try:
         answer = serve(method, request=request, surface="SOAP", raw=raw)

@@ -560,3 +560,17 @@ def test_two_candidates_mean_a_new_patient(surface, clinic, creds):
     )
     assert booked.ok and booked.payload["USER_LID"] not in {t.lid for t in twins}
     assert Patient.objects.count() == 3
+
+
+def test_a_patient_of_other_centers_is_booked_as_new_by_a_limited_client(surface, clinic, make_client):
+    madrid_patient = AppointmentFactory(resource=clinic["doctor"], activity=clinic["visit"]).patient
+    canarias = make_client(name="canarias", centers=["LPA"])
+    day = future_day()
+    day += dt.timedelta(days=(1 - day.isoweekday() % 7) % 7)  # D2 works on Mondays (weekday 1)
+    slot = search(surface, canarias, day).payload[0]
+    booked = surface.call(
+        "addAppointment",
+        {"AVAILABILITY_LID": slot["AVAILABILITY_LID"], "USER_LID": madrid_patient.lid, **OTHER_PATIENT},
+        authorization=canarias.basic(),
+    )
+    assert booked.ok and booked.payload["USER_LID"] != madrid_patient.lid

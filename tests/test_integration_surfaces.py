@@ -432,3 +432,35 @@ def test_an_untrusted_peer_cannot_claim_an_address(rest_surface, hospital, make_
     office = make_client(name="office", allowed_ips="203.0.113.0/24")
     outcome = rest_surface.call("GetCenters", authorization=office.basic(), headers={"X-Forwarded-For": "203.0.113.9"})
     assert outcome.code == "FORBIDDEN"
+
+
+def test_without_credentials_nothing_but_401_is_answered(live_server, hospital):
+    for verb, path in (("GET", "/api/addappointment"), ("GET", "/api/nosuchmethod"), ("POST", "/api/getcenters")):
+        response = requests.request(verb, f"{live_server.url}{path}", timeout=30)
+        assert (response.status_code, response.json()["code"]) == (401, "UNAUTHORIZED"), path
+        assert "Basic" in response.headers["WWW-Authenticate"]
+    soap = requests.post(f"{live_server.url}/soap/", data=XXE_FILE, headers={"Content-Type": "text/xml"}, timeout=30)
+    assert soap.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("verb", "path", "body", "outcome", "surface", "method"),
+    [
+        ("GET", "/api/addappointment", None, "INVALID_INPUT", "REST", "addappointment"),
+        ("GET", "/api/nosuchmethod", None, "NOT_FOUND", "REST", "nosuchmethod"),
+        ("POST", "/api/getcenters", b"{not json", "INVALID_INPUT", "REST", "getcenters"),
+        ("POST", "/api/getcenters", b"x" * 4096, "TOO_LARGE", "REST", "getcenters"),
+        ("POST", "/soap/", XXE_FILE, "INVALID_INPUT", "SOAP", "KeyEntities"),
+        ("POST", "/soap/", b"<a>not soap</a>", "INVALID_INPUT", "SOAP", ""),
+    ],
+    ids=["wrong verb", "unknown method", "not json", "too large", "doctype", "not an envelope"],
+)
+def test_a_request_refused_before_any_method_ran_is_audited(live_server, hospital, creds, settings, verb, path, body,
+                                                           outcome, surface, method):  # fmt: skip
+    settings.HIS_MAX_BODY_BYTES = 2048
+    headers = {"Authorization": creds.basic(), "Content-Type": "text/xml" if "soap" in path else "application/json"}
+    requests.request(verb, f"{live_server.url}{path}", data=body, headers=headers, timeout=30)
+    entry = AuditEntry.objects.get()
+    assert (entry.outcome, entry.surface, entry.method) == (outcome, surface, method)
+    if outcome != "TOO_LARGE":
+        assert entry.client_name == creds.name

@@ -9,7 +9,8 @@ folder, creates three integration clients with `create_integration_client`, star
 server (`manage.py runserver`, no reloader) on a free local port, and calls every method over REST
 (the `requests` library, lower-case parameter names as tuOtempO sends them) and over SOAP (a raw
 SOAP 1.1 envelope POSTed as is, so the pages show the exact XML). It also runs `import_results`
-on a good and a bad manifest. What it saw is written into the pages between markers:
+on a good and a bad manifest. After the other method calls it merges two demo patients, the way
+the desk does, and checks an appointment. What it saw is written into the pages between markers:
 
     <!-- captured:start --> ... <!-- captured:end -->            (docs/methods/<method>.md)
     <!-- captured:NAME:start --> ... <!-- captured:NAME:end -->  (integrators.md, patient-matching.md,
@@ -222,8 +223,9 @@ class Surfaces:
         self.order = order  # method -> its parameters, in the WSDL's order
 
     def rest(self, page, block, title, method, params=None, *, auth=None, verb=None, raw_body=None, headers=None):
-        """One REST call; parameter names are sent in lower case, as tuOtempO's REST clients do."""
-        params = {k.lower(): v for k, v in (params or {}).items()}
+        """One REST call; parameter names are sent in lower case, as tuOtempO's REST clients do.
+        A parameter whose value is None is left out."""
+        params = {k.lower(): v for k, v in (params or {}).items() if v is not None}
         url = f"{self.capture.base_url}/api/{method.lower()}"
         all_headers = {**(headers or {}), **({"Authorization": auth} if auth else {})}
         verb = verb or "GET"
@@ -253,13 +255,18 @@ class Surfaces:
         return response, body
 
     def soap(self, page, block, title, method, params=None, *, auth=None):
-        """One SOAP 1.1 call: the envelope below is exactly what is POSTed."""
-        params = params or {}
+        """One SOAP 1.1 call: the envelope below is exactly what is POSTed. A parameter whose value is
+        None is left out."""
+        params = {k: v for k, v in (params or {}).items() if v is not None}
         ordered = [name for name in self.order[method] if name in params]
         unknown = set(params) - set(ordered)
         assert not unknown, f"{method} has no parameter {unknown}"
         inner = "\n".join(f"      <ws:{name}>{escape(params[name])}</ws:{name}>" for name in ordered)
         operation = f"    <ws:{method}>\n{inner}\n    </ws:{method}>" if ordered else f"    <ws:{method}/>"
+        return self.soap_envelope(page, block, title, method, operation, auth=auth)
+
+    def soap_envelope(self, page, block, title, action, operation, *, auth=None):
+        """POSTs the SOAP 1.1 envelope around `operation` (the Body's content, written out as is)."""
         envelope = (
             '<?xml version="1.0" encoding="UTF-8"?>\n'
             f'<soapenv:Envelope xmlns:soapenv="{SOAP_NS}" xmlns:ws="{TNS}">\n'
@@ -267,7 +274,7 @@ class Surfaces:
             f"  <soapenv:Body>\n{operation}\n  </soapenv:Body>\n"
             "</soapenv:Envelope>"
         )
-        headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{method}"'}
+        headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{action}"'}
         if auth:
             headers["Authorization"] = auth
         response = requests.post(f"{self.capture.base_url}/soap/", data=envelope.encode(), headers=headers, timeout=60)
@@ -428,14 +435,24 @@ def demo_choices():
         .order_by("lid")
         .first()
     )
-    assert patient and recent and withdrawn and started and someone_else and id_holder, "the demo lacks a case"
-    return patient, recent, withdrawn, started, someone_else, id_holder
+    # A patient with no appointment and no result in MAD: a client limited to MAD does not know them.
+    elsewhere = (
+        Patient.objects.filter(lid__startswith="DEMO-P", merged_into__isnull=True)
+        .exclude(appointments__resource__location__center__lid="MAD")
+        .exclude(results__center__lid="MAD")
+        .filter(appointments__isnull=False)
+        .order_by("lid")
+        .first()
+    )
+    found = patient and recent and withdrawn and started and someone_else and id_holder and elsewhere
+    assert found, "the demo lacks a case"
+    return patient, recent, withdrawn, started, someone_else, id_holder, elsewhere
 
 
 def scenario(s: Surfaces, *, web: str, app: str, mad: str, bearer: str) -> None:
     from django.utils import timezone
 
-    patient, recent, withdrawn, started, someone_else, id_holder = demo_choices()
+    patient, recent, withdrawn, started, someone_else, id_holder, elsewhere = demo_choices()
     madrid = timezone.get_default_timezone()
     today = timezone.localdate(timezone=madrid)
     tomorrow = today + dt.timedelta(days=1)
@@ -533,8 +550,15 @@ def scenario(s: Surfaces, *, web: str, app: str, mad: str, bearer: str) -> None:
     s.rest(page, "captured", "error: the slot is not named (reported in the answer)", "addAppointment",
            {"ACTIVITY_LID": "DER-1V", "USER_LID": patient.lid, "APP_DATE": second["AVA_DATE"]}, auth=web,
            verb="POST")  # fmt: skip
-    s.soap(page, "captured", "error: a date that cannot be read (a fault: the request was not understood)",
+    s.rest(page, "captured", "error: a time outside the doctor's availability", "addAppointment",
+           {**by_fields, "AVAILABILITY_LID": None, "INSURANCE_LID": None, "APP_START_TIME": "23:55"}, auth=web,
+           verb="POST")  # fmt: skip
+    s.soap(page, "captured", "error: a date that cannot be read (INVALID_INPUT in the answer, not a fault)",
            "addAppointment", {**by_fields, "APP_DATE": "31/02/2031"}, auth=web)  # fmt: skip
+    s.rest(page, "captured", "error: USER_TID sent by a client of the lid pattern (in the answer too)",
+           "addAppointment", {**taken, "USER_LID": None, "USER_TID": "TT-1"}, auth=web, verb="POST")  # fmt: skip
+    s.soap(page, "captured", "error: a CENTER_LID outside the client's scope (client limited to MAD), in the answer",
+           "addAppointment", {**taken, "CENTER_LID": "LPA"}, auth=mad)  # fmt: skip
 
     # Two more appointments of the known patient, booked without being shown.
     extra = []
@@ -567,6 +591,8 @@ def scenario(s: Surfaces, *, web: str, app: str, mad: str, bearer: str) -> None:
            {"APP_LID": started.lid}, auth=web, verb="POST")  # fmt: skip
     s.soap(page, "captured", "error: an unknown APP_LID (in the answer, not a fault)", "deleteAppointment",
            {"APP_LID": "A999999"}, auth=web)  # fmt: skip
+    s.rest(page, "captured", "error: APP_LID missing (in the answer too)", "deleteAppointment", {}, auth=web,
+           verb="POST")  # fmt: skip
 
     # --- CancelAppointment
     page = m("CancelAppointment")
@@ -578,6 +604,8 @@ def scenario(s: Surfaces, *, web: str, app: str, mad: str, bearer: str) -> None:
            {"APP_LID": someone_else.lid, "USER_LID": patient.lid}, auth=web, verb="POST")  # fmt: skip
     s.soap(page, "captured", "error: another patient's appointment (the message travels in APP_LID)",
            "CancelAppointment", {"APP_LID": someone_else.lid, "USER_LID": patient.lid}, auth=web)  # fmt: skip
+    s.soap(page, "captured", "error: USER_LID sent by a client of the tid pattern (in the answer, not a fault)",
+           "CancelAppointment", {"APP_LID": someone_else.lid, "USER_LID": patient.lid}, auth=app)  # fmt: skip
 
     # --- getAppointments
     page = m("getAppointments")
@@ -592,6 +620,9 @@ def scenario(s: Surfaces, *, web: str, app: str, mad: str, bearer: str) -> None:
     s.rest(page, "captured", "error: USER_TID sent by a client of the lid pattern", "getAppointments",
            {"USER_TID": "TT-1"}, auth=web)  # fmt: skip
     s.soap(page, "captured", "error: an unknown USER_LID", "getAppointments", {"USER_LID": "P999999"}, auth=web)
+    s.rest(page, "captured", f"error: a client limited to MAD asks about {elsewhere.lid}, who has no appointment and "
+           "no result there (the answer of an unknown USER_LID)", "getAppointments", {"USER_LID": elsewhere.lid},
+           auth=mad)  # fmt: skip
 
     # --- SearchAppointments
     page = m("SearchAppointments")
@@ -649,6 +680,14 @@ def scenario(s: Surfaces, *, web: str, app: str, mad: str, bearer: str) -> None:
     s.rest(page, "tid", "tid pattern: the patient's appointments by USER_TID", "getAppointments",
            {"USER_TID": "TT-884211"}, auth=app)  # fmt: skip
 
+    # Last, since it changes who is who: the desk merges a duplicate record (the admin's "merged into").
+    duplicate = someone_else.patient
+    duplicate.merged_into = patient
+    duplicate.save()
+    s.rest(m("checkAppointment"), "captured", f"after the desk merged {duplicate.lid} into {patient.lid}: "
+           f"an appointment booked on {duplicate.lid} names {patient.lid}, the record the merge kept",
+           "checkAppointment", {"APP_LID": someone_else.lid}, auth=web)  # fmt: skip
+
 
 def spaced(id_number: str) -> str:
     """An ID number as a person might type it: lower case, with a dash before the letter."""
@@ -680,6 +719,12 @@ def auth_and_limits(s: Surfaces, *, web: str) -> None:
            auth=web, headers={"Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
     s.rest(page, "rest", "a write by GET is refused", "addAppointment", auth=web)
     s.rest(page, "rest", "an unknown method", "getResources", auth=web)
+    s.soap_envelope(page, "soap", "an operation the service does not have", "getResources",
+                    "    <ws:getResources>\n      <ws:CENTER_LID>MAD</ws:CENTER_LID>\n    </ws:getResources>",
+                    auth=web)  # fmt: skip
+    s.soap_envelope(page, "soap", "a parameter given twice", "checkAppointment",
+                    "    <ws:checkAppointment>\n      <ws:APP_LID>A1</ws:APP_LID>\n      <ws:APP_LID>A2</ws:APP_LID>\n"
+                    "    </ws:checkAppointment>", auth=web)  # fmt: skip
 
     # A body over the limit: only the declared length matters, nothing is read.
     limit = 25 * 1024 * 1024
