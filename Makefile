@@ -6,7 +6,7 @@ HIS_PORT ?= 8000
 HIS_WORKERS ?= 4
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run serve test lint format migrate seed clean
+.PHONY: venv run serve test lint format migrate seed clean reliability
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed: $(PYTHON) was not found (set PYTHON=...)."; exit 1; }
@@ -34,6 +34,11 @@ serve: venv
 
 test: venv
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Concurrency, crash and scale-out tests against real gunicorn servers on PostgreSQL (docs/reliability.md).
+# One of them stops and starts the local PostgreSQL (pg_ctlcluster, as root): run it on a machine of its own.
+reliability: venv
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/his_system} $(BIN)/python -m pytest -m system tests/system $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .

@@ -1,10 +1,16 @@
+import logging
 import time
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.http import HttpResponse
 
-from his.dispatch import record
-from his.rest import too_large_response
+from his.dispatch import MSG_INTERNAL, MSG_UNAVAILABLE, record
+from his.errors import SERVICE_UNAVAILABLE, HisError
+from his.rest import plain_error, too_large_response
+from his.soap import fault_for
+
+logger = logging.getLogger(__name__)
 
 # What a refusal made before a method ran is, by its HTTP status (REST uses one code per status).
 OUTCOME_OF_STATUS = {
@@ -47,6 +53,32 @@ class WebserviceAuditMiddleware:
             record(request=request, client=getattr(request, "his_client", None), surface="SOAP" if soap else "REST",
                    method=method, outcome=outcome, started=started)  # fmt: skip
         return response
+
+
+class WebserviceErrorMiddleware:
+    """A failure outside any method (the database gone while authenticating, say) is still answered
+    as the contract says: SERVICE_UNAVAILABLE in the envelope (503, Retry-After) or a Server.Unavailable
+    fault, never Django's HTML error page."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not is_webservice_call(request):
+            return None
+        if isinstance(exception, DatabaseError):
+            logger.warning("database unavailable: %s", exception)
+            error, request.his_outcome = (
+                HisError(SERVICE_UNAVAILABLE, MSG_UNAVAILABLE, retry_after=5),
+                "SERVICE_UNAVAILABLE",
+            )
+        else:
+            logger.exception("unexpected error", exc_info=exception)
+            error, request.his_outcome = HisError(SERVICE_UNAVAILABLE, MSG_INTERNAL), "INTERNAL_ERROR"
+        return fault_for(error) if request.path.startswith("/soap") else plain_error(error)
 
 
 class BodySizeLimitMiddleware:

@@ -170,6 +170,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "his.middleware.WebserviceAuditMiddleware",
+    "his.middleware.WebserviceErrorMiddleware",
     "his.middleware.BodySizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

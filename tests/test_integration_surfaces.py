@@ -464,3 +464,15 @@ def test_a_request_refused_before_any_method_ran_is_audited(live_server, hospita
     assert (entry.outcome, entry.surface, entry.method) == (outcome, surface, method)
     if outcome != "TOO_LARGE":
         assert entry.client_name == creds.name
+
+
+def test_a_database_gone_during_authentication_is_a_clean_503_or_server_fault(surface, hospital, creds, monkeypatch):
+    def unreachable(*args, **kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr("his.auth.check_throttle", unreachable)
+    outcome = surface.call("GetCenters", authorization=creds.basic())
+    assert (outcome.ok, outcome.code) == (False, "SERVICE_UNAVAILABLE")
+    if surface.name == "rest":
+        assert outcome.status == 503 and outcome.headers["Retry-After"] == "5"
+    assert AuditEntry.objects.get().outcome == "SERVICE_UNAVAILABLE"
