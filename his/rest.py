@@ -25,6 +25,7 @@ from his.wire import Answer, Content, Kind, Method, methods
 
 MSG_BAD_BODY = "The request body could not be read: {detail}"
 MSG_NOT_AN_OBJECT = "The request body must be a JSON object of parameter names and values."
+MSG_TOO_DEEP = "The request body is nested too deeply; send a flat JSON object of parameter names and values."
 MSG_METHOD_NOT_ALLOWED = "{verb} is not accepted here: use {allowed}."
 MSG_UNKNOWN_METHOD = "There is no method {name!r}; see /api/docs/ for the list."
 MSG_TOO_LARGE = "The request body is over {limit} bytes."
@@ -141,6 +142,7 @@ class MethodView(APIView):
     method: Method
     authentication_classes = [ClientAuthentication]
     permission_classes: list = []
+    http_method_names = ["get", "post"]  # no OPTIONS: nothing is answered outside the envelope
 
     def respond(self, request, raw: Mapping[str, Any]) -> Response:
         try:
@@ -153,7 +155,11 @@ class MethodView(APIView):
 
     def post(self, request):
         try:
-            raw = body_values(request.data)
+            try:
+                data = request.data
+            except RecursionError:  # a body nested deeper than the JSON parser goes
+                raise HisError(INVALID_INPUT, MSG_TOO_DEEP) from None
+            raw = body_values(data)
         except HisError as error:
             return error_response(error)
         return self.respond(request, raw)
@@ -231,7 +237,7 @@ def _schema(method: Method):
 def view_for(method: Method):
     attrs = {"method": method, "__doc__": method.summary}
     if method.write:
-        attrs["http_method_names"] = ["post", "options"]
+        attrs["http_method_names"] = ["post"]
     view = type(f"{method.name}View", (MethodView,), attrs)
     for verb, decorator in _schema(method).items():
         inherited = getattr(MethodView, verb)

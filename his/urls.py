@@ -11,5 +11,5 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     *[re_path(rf"^api/{name}(?:/)?$", view.as_view(), name=f"api-{name}") for name, view in rest.views().items()],
-    re_path(r"^api/(?P<name>[^/]*)/?$", rest.unknown_method),
+    re_path(r"^api/(?P<name>.*)$", rest.unknown_method),
 ]

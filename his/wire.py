@@ -32,9 +32,10 @@ from his.models import IntegrationClient, PatientPattern
 
 MAX_VALUE_LENGTH = 500  # the longest field of the guide (NOTES, ERROR_MESSAGE)
 
-MSG_BAD_DATE = "{name}={value!r} is not a date: use dd/mm/yyyy or yyyy-mm-dd."
+FIRST_YEAR, LAST_YEAR = 1850, 2200
+MSG_BAD_DATE = "{name}={value!r} is not a date between 1850 and 2200: use dd/mm/yyyy or yyyy-mm-dd."
 MSG_BAD_TIME = "{name}={value!r} is not a time: use hh:mm (24 h)."
-MSG_BAD_TIMESTAMP = "{name}={value!r} is not a timestamp: use dd/mm/yyyy hh:mm[:ss] or ISO 8601."
+MSG_BAD_TIMESTAMP = "{name}={value!r} is not a timestamp between 1850 and 2200: use dd/mm/yyyy hh:mm[:ss] or ISO 8601."
 MSG_BAD_NUMBER = "{name}={value!r} is not a whole number between {low} and {high}."
 MSG_TOO_LONG = "{name} is longer than {limit} characters."
 MSG_REQUIRED = "{name} is required."
@@ -165,18 +166,21 @@ _TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
 
 
 def parse_date(name: str, value: str) -> dt.date:
-    match = _DATE_DMY.match(value)
-    try:
-        if match:
-            day, month, year = (int(g) for g in match.groups())
-            return dt.date(year, month, day)
-        match = _DATE_ISO.match(value)
-        if match:
-            year, month, day = (int(g) for g in match.groups())
-            return dt.date(year, month, day)
-    except ValueError:
-        pass
-    raise HisError(INVALID_INPUT, MSG_BAD_DATE.format(name=name, value=value))
+    """A date of the years a hospital deals with (births to bookings): others are input errors, and
+    date arithmetic near the ends of the calendar cannot overflow."""
+    day = None
+    if match := _DATE_DMY.match(value):
+        d, m, y = (int(g) for g in match.groups())
+    elif match := _DATE_ISO.match(value):
+        y, m, d = (int(g) for g in match.groups())
+    if match and FIRST_YEAR <= y <= LAST_YEAR:
+        try:
+            day = dt.date(y, m, d)
+        except ValueError:
+            day = None
+    if day is None:
+        raise HisError(INVALID_INPUT, MSG_BAD_DATE.format(name=name, value=value))
+    return day
 
 
 def parse_time(name: str, value: str) -> dt.time:
@@ -206,7 +210,7 @@ def parse_timestamp(name: str, value: str) -> dt.datetime:
             parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             parsed = None
-    if parsed is None:
+    if parsed is None or not FIRST_YEAR <= parsed.year <= LAST_YEAR:
         raise HisError(INVALID_INPUT, MSG_BAD_TIMESTAMP.format(name=name, value=value))
     return parsed
 
