@@ -1,6 +1,12 @@
 import pytest
 
 
+def pytest_collection_modifyitems(config, items):
+    """The system tests run last: one of them restarts PostgreSQL, which would break the
+    connection of any database test after it in the same run."""
+    items.sort(key=lambda item: item.get_closest_marker("system") is not None)
+
+
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
     """SQLite tests use a file of their own, not memory: concurrency and live-server tests need
