@@ -6,7 +6,7 @@ HIS_PORT ?= 8000
 HIS_WORKERS ?= 4
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run serve test lint format migrate seed clean reliability
+.PHONY: venv run serve test lint format migrate seed clean bench reliability
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed: $(PYTHON) was not found (set PYTHON=...)."; exit 1; }
@@ -47,6 +47,12 @@ lint: venv
 format: venv
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# Builds the benchmark hospital in PostgreSQL (BENCH_REUSE=1 keeps one built in the last days), serves
+# it with gunicorn, drives it with wrk and writes bench/results.json and docs/performance.md.
+bench: venv
+	@command -v wrk >/dev/null 2>&1 || { echo "make bench needs wrk (Debian: apt-get install wrk)."; exit 1; }
+	$(BIN)/python bench/run.py $(if $(BENCH_REUSE),--reuse) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3* media staticfiles .pytest_cache

@@ -26,7 +26,9 @@ class ExternalIdMixin(models.Model):
     def save(self, *args, **kwargs):
         if self.lid:
             return super().save(*args, **kwargs)
-        with transaction.atomic():
+        # The insert and the update are one unit; inside a caller's transaction no savepoint is
+        # needed for that (the caller's own savepoint, if any, covers both).
+        with transaction.atomic(savepoint=False):
             super().save(*args, **kwargs)
             self.lid = f"{self.LID_PREFIX}{self.pk}"
             type(self).objects.filter(pk=self.pk).update(lid=self.lid)

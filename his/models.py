@@ -4,6 +4,7 @@ import hashlib
 import secrets
 
 from django.db import models
+from django.db.models import Q
 
 from centers.models import Center
 
@@ -70,9 +71,14 @@ class AuditEntry(models.Model):
         ordering = ["-time"]
         verbose_name_plural = "audit entries"
         indexes = [
-            # Counting recent failed authentications per address and per client name (throttling).
-            models.Index(fields=["remote_addr", "time"], name="audit_address_time"),
-            models.Index(fields=["client_name", "time"], name="audit_client_name_time"),
+            # Counting recent failed authentications per address and per client name (throttling,
+            # before every call): partial, so the count reads failures only, not every call.
+            models.Index(
+                fields=["remote_addr", "time"], name="audit_failure_address_time", condition=Q(outcome="UNAUTHORIZED")
+            ),
+            models.Index(
+                fields=["client_name", "time"], name="audit_failure_name_time", condition=Q(outcome="UNAUTHORIZED")
+            ),
         ]
 
     def __str__(self) -> str:
