@@ -17,7 +17,7 @@ import base64
 import datetime as dt
 import re
 import zoneinfo
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
@@ -126,15 +126,10 @@ class Call:
 
     client: IntegrationClient
     values: dict[str, Any]
-    scope: list[Center] | None  # None: every center
+    centers: list[Center] | None  # the one named by CENTER_LID, else the client's scope; None: all
 
     def __getitem__(self, name: str) -> Any:
         return self.values.get(name)
-
-    @property
-    def centers(self) -> Collection[Center] | None:
-        """The centers this call may see: the one named by CENTER_LID, else the client's scope."""
-        return self.scope
 
     @property
     def pattern(self) -> str:
@@ -352,7 +347,7 @@ def invoke(method: Method, *, client: IntegrationClient, raw: Mapping[str, Any])
             value = values[param.name]
             if param.kind is Kind.TIMESTAMP and value is not None and value.tzinfo is None:
                 values[param.name] = value.replace(tzinfo=zone)
-        return method.handler(Call(client=client, values=values, scope=scope))
+        return method.handler(Call(client=client, values=values, centers=scope))
     except HisError as error:
         if method.failure is None:
             raise
