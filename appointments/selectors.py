@@ -120,7 +120,7 @@ def appointments_for(
     changed_since: dt.datetime | None = None,
 ) -> list[Appointment]:
     """Appointments as the hospital holds them now, whatever their origin, cancelled ones included,
-    ordered by date, time and resource: a patient's (and those of records merged into it), or,
+    ordered by date and time (of each center) and resource: a patient's (and those of records merged into it), or,
     without a patient, every appointment of the client's centers in a window of at most 31 days
     (the reminder batch). Dates are days of each appointment's own center; with `changed_since`,
     only those created or changed after it."""
@@ -142,7 +142,8 @@ def appointments_for(
         queryset = queryset.filter(start__lt=dt.datetime.combine(end_date + 2 * ONE_DAY, dt.time(), dt.UTC))
     rows = []
     for appointment in queryset.select_related(*APPOINTMENT_RELATED).order_by("start", "resource__lid", "pk"):
-        day = timezone.localtime(appointment.start, appointment.resource.location.center.zone).date()
-        if (start_date is None or day >= start_date) and (end_date is None or day <= end_date):
-            rows.append(appointment)
-    return rows
+        local = timezone.localtime(appointment.start, appointment.resource.location.center.zone)
+        if (start_date is None or local.date() >= start_date) and (end_date is None or local.date() <= end_date):
+            rows.append((local.replace(tzinfo=None), appointment.resource.lid, appointment.pk, appointment))
+    # Ordered by date and time, each of its own center, then RESOURCE_LID (contract section 5).
+    return [row[-1] for row in sorted(rows, key=lambda row: row[:3])]

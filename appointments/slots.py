@@ -155,7 +155,8 @@ def find_slots(
     centers: Collection[Center] | None = None,
     now: dt.datetime | None = None,
 ) -> list[Slot]:
-    """The earliest free slots of the activity, at most `limit`, ordered by start then RESOURCE_LID.
+    """The earliest free slots of the activity, at most `limit`, ordered by date and time (each of its
+    own center) then RESOURCE_LID.
 
     Days and times are wall-clock values of each center's own time zone. The window runs from
     start_day at start_time (default 00:00) to end_day at end_time (default: the end of that day): a
@@ -199,7 +200,14 @@ def find_slots(
         ):
             break
         chunk *= 2
-    return [_slot(offer, activity, insurance, start) for start, _lid, offer in found]
+    slots = [_slot(offer, activity, insurance, start) for start, _lid, offer in found]
+    return sorted(slots, key=wall_clock_order)
+
+
+def wall_clock_order(slot: "Slot") -> tuple:
+    """Date, time (each of its own center) and RESOURCE_LID, the order of the answer. The earliest
+    slots are chosen by instant; in one time zone the two orders agree."""
+    return slot.start.replace(tzinfo=None), slot.resource.lid
 
 
 def _load_offers(
