@@ -24,11 +24,6 @@ MSG_UNAVAILABLE = "The hospital's database is unavailable right now; try again i
 MSG_INTERNAL = "The hospital's system could not answer this request; the error has been logged."
 
 
-def client_for(request: HttpRequest) -> IntegrationClient:
-    """The calling client, set by the shell after authentication."""
-    return request.his_client
-
-
 def serve(method: Method, *, request: HttpRequest, surface: str, raw: Mapping[str, Any]) -> Answer:
     started = time.monotonic()
     client = getattr(request, "his_client", None)
