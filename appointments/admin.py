@@ -1,15 +1,12 @@
-"""The desk's admin: resources and what they offer, patients, and appointments moved or cancelled
+"""The desk's admin: doctors and what they offer, and appointments moved or cancelled
 through the same services the webservices use."""
-
-import re
 
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, Value
-from django.db.models.functions import Replace
+from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -26,11 +23,10 @@ from appointments.models import (
     Insurance,
     InsuranceActivity,
     InsuranceResource,
-    Patient,
     Resource,
     ResourceActivity,
-    normalise_phone,
 )
+from appointments.selectors import overlapping_appointment
 from appointments.services import (
     MSG_END_BEFORE_START,
     book_at_desk,
@@ -40,8 +36,8 @@ from appointments.services import (
     reschedule_appointment,
 )
 from centers.models import Center
-from his.admin import ExternalIdLockedForm, ExternalIdReadOnlyMixin
-from his.errors import HisError
+from core.admin import ExternalIdLockedForm, ExternalIdReadOnlyMixin
+from core.errors import DomainError
 
 MSG_DESK_OVERLAP = (
     "{resource} already has appointment {other} from {start} to {end} (center time) at this time: "
@@ -54,16 +50,6 @@ MSG_NOTHING_TO_CANCEL = "The selected appointments were already cancelled: nothi
 MSG_ABSENCE_WHO = "Choose either a resource or a whole center (not both)."
 MSG_ABSENCE_END = "The absence must end after it starts."
 MSG_RULE_END = "The opening must end after it starts."
-
-PHONE_TERM = re.compile(r"^[\d\s+\-./()]+$")
-PHONE_NOISE = (" ", "-", ".", "/", "(", ")", "+")
-
-
-def digits_only(field: str):
-    expression = F(field)
-    for char in PHONE_NOISE:
-        expression = Replace(expression, Value(char), Value(""))
-    return expression
 
 
 def center_time(value, center: Center) -> str:
@@ -88,13 +74,21 @@ class CenterOfAbsenceFilter(admin.SimpleListFilter):
 # Resource and what hangs under it
 
 
-class AvailabilityRuleForm(ExternalIdLockedForm):
+class EndsAfterStartMixin:
+    """A form of something that ends after it starts: says so on the end field."""
+
+    start_field, end_field, end_message = "start", "end", MSG_END_BEFORE_START
+
     def clean(self):
         cleaned = super().clean()
-        start, end = cleaned.get("start_time"), cleaned.get("end_time")
+        start, end = cleaned.get(self.start_field), cleaned.get(self.end_field)
         if start and end and end <= start:
-            self.add_error("end_time", MSG_RULE_END)
+            self.add_error(self.end_field, self.end_message)
         return cleaned
+
+
+class AvailabilityRuleForm(EndsAfterStartMixin, ExternalIdLockedForm):
+    start_field, end_field, end_message = "start_time", "end_time", MSG_RULE_END
 
 
 class AvailabilityRuleInline(admin.TabularInline):
@@ -105,12 +99,11 @@ class AvailabilityRuleInline(admin.TabularInline):
     autocomplete_fields = ("activities",)
 
 
-class AbsenceForm(forms.ModelForm):
+class AbsenceForm(EndsAfterStartMixin, forms.ModelForm):
+    end_message = MSG_ABSENCE_END
+
     def clean(self):
         cleaned = super().clean()
-        start, end = cleaned.get("start"), cleaned.get("end")
-        if start and end and end <= start:
-            self.add_error("end", MSG_ABSENCE_END)
         both_shown = "resource" in self.fields and "center" in self.fields
         if both_shown and bool(cleaned.get("resource")) == bool(cleaned.get("center")):
             self.add_error("center", MSG_ABSENCE_WHO)
@@ -231,58 +224,6 @@ class AbsenceAdmin(admin.ModelAdmin):
     date_hierarchy = "start"
 
 
-# Patients
-
-
-@admin.register(Patient)
-class PatientAdmin(ExternalIdReadOnlyMixin, admin.ModelAdmin):
-    list_display = ("lid", "tid", "full_name", "id_number", "date_of_birth", "mobile_phone", "landline_phone")
-    list_filter = ("gender", "privacy_accepted")
-    # Names are matched on each word; phones also as digits only (see get_search_results).
-    search_fields = (
-        "=lid",
-        "=tid",
-        "id_number",
-        "name_key",
-        "first_name",
-        "second_name",
-        "third_name",
-        "mobile_phone",
-        "landline_phone",
-        "email",
-    )
-    raw_id_fields = ("merged_into",)
-    readonly_fields = ("created", "modified")
-    show_full_result_count = False  # no COUNT(*) over every patient on each page
-    fieldsets = (
-        (None, {"fields": ("lid", "tid", "first_name", "second_name", "third_name", "id_number", "date_of_birth")}),
-        ("Contact", {"fields": ("mobile_phone", "landline_phone", "work_phone", "email", "zip_code", "language")}),
-        (
-            "Consent and preferences",
-            {"fields": ("gender", "privacy_accepted", "contact_by_sms", "contact_by_email", "contact_by_landline")},
-        ),
-        ("Record", {"fields": ("merged_into", "created", "modified")}),
-    )
-
-    def get_search_results(self, request, queryset, search_term):
-        result, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        term = search_term.strip()
-        digits = normalise_phone(term) if PHONE_TERM.match(term) else ""
-        if len(digits) >= 6:
-            # Phones are stored as typed ("+34 600 11-22-33"): compare digits with digits.
-            by_phone = Patient.objects.annotate(
-                mobile_digits=digits_only("mobile_phone"),
-                landline_digits=digits_only("landline_phone"),
-                work_digits=digits_only("work_phone"),
-            ).filter(
-                Q(mobile_digits__contains=digits)
-                | Q(landline_digits__contains=digits)
-                | Q(work_digits__contains=digits)
-            )
-            result = result | queryset.filter(pk__in=by_phone.values("pk"))
-        return result, may_have_duplicates
-
-
 # Appointments
 
 
@@ -322,7 +263,7 @@ class AppointmentAdminForm(forms.ModelForm):
         if self.instance.pk and moved and status in CANCELLED_STATUSES and "status" in self.changed_data:
             raise forms.ValidationError(MSG_MOVE_AND_CANCEL)
         if status in ACTIVE_STATUSES and (moved or self.instance.pk is None or "status" in self.changed_data):
-            other = self.overlapping(resource=resource, start=start, end=end)
+            other = overlapping_appointment(resource=resource, start=start, end=end, exclude=self.instance)
             if other is not None:
                 center = resource.location.center
                 raise forms.ValidationError(
@@ -334,14 +275,6 @@ class AppointmentAdminForm(forms.ModelForm):
                     )
                 )
         return cleaned
-
-    def overlapping(self, *, resource: Resource, start, end) -> Appointment | None:
-        others = Appointment.objects.filter(
-            resource=resource, status__in=ACTIVE_STATUSES, start__lt=end, end__gt=start
-        ).order_by("start")
-        if self.instance.pk:
-            others = others.exclude(pk=self.instance.pk)
-        return others.first()
 
 
 @admin.register(Appointment)
@@ -428,7 +361,7 @@ class AppointmentAdmin(ExternalIdReadOnlyMixin, admin.ModelAdmin):
         if not change:
             try:
                 book_at_desk(appointment=obj)
-            except HisError as exc:
+            except DomainError as exc:
                 raise AppointmentRefused(exc.message) from None
             return
         original = Appointment.objects.get(pk=obj.pk)
@@ -445,7 +378,7 @@ class AppointmentAdmin(ExternalIdReadOnlyMixin, admin.ModelAdmin):
             else:
                 with transaction.atomic():
                     obj.save()
-        except HisError as exc:
+        except DomainError as exc:
             raise AppointmentRefused(exc.message) from None
         except IntegrityError as exc:
             if not is_overlap_violation(exc):

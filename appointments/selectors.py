@@ -1,4 +1,5 @@
-"""Reads of the scheduling domain: key entities, appointments. The slot search is in slots.py."""
+"""Reads of the scheduling domain: key entities, the slot a caller names, appointments. The slot search
+is in slots.py."""
 
 import datetime as dt
 from collections import defaultdict
@@ -9,18 +10,20 @@ from decimal import Decimal
 from django.utils import timezone
 
 from appointments.models import (
+    ACTIVE_STATUSES,
     Activity,
     Appointment,
     Insurance,
     InsuranceActivity,
     InsuranceResource,
-    Patient,
     Resource,
     ResourceActivity,
 )
-from appointments.patients import patient_family, patient_in_scope  # noqa: F401  (re-exported)
-from centers.models import Center
-from his.errors import INVALID_INPUT, NOT_FOUND, HisError
+from appointments.slots import parse_slot_lid
+from centers.models import Center, Location
+from core.errors import INVALID_INPUT, NOT_FOUND, DomainError, Term
+from patients.models import Patient
+from patients.selectors import patient_family
 
 ONE_DAY = dt.timedelta(days=1)
 
@@ -78,33 +81,106 @@ def key_entities(*, centers: Collection[Center] | None) -> list[KeyEntity]:
     return rows
 
 
-MSG_UNKNOWN = "{field} {lid!r} does not exist."
-MSG_REMINDER_WINDOW = "Without a patient, START_DATE and END_DATE are both required and may span at most {days} days."
+MSG_UNKNOWN = "{what:cap} {lid!r} does not exist."
+MSG_REMINDER_WINDOW = (
+    "Without a patient, {T.FROM_DATE} and {T.TO_DATE} are both required and may span at most {days} days."
+)
+MSG_SLOT_MISSING = (
+    "Name the slot with {T.SLOT}, or with {T.RESOURCE}, {T.ACTIVITY}, {T.DATE} and {T.START_TIME} (missing: {missing})."
+)
+MSG_SLOT_DISAGREES = "{T.SLOT:cap} {slot} is for {what} {expected}, but {what} {given} was sent."
 REMINDER_MAX_DAYS = 31
+
+# Where each kind of row meets its center, and the word for it in messages.
+CENTER_PATHS = {Resource: "location__center", Location: "center", Appointment: "resource__location__center"}
+TERMS = {
+    Resource: Term.RESOURCE,
+    Activity: Term.ACTIVITY,
+    Insurance: Term.INSURANCE,
+    Location: Term.LOCATION,
+    Appointment: Term.APPOINTMENT,
+}
 
 
 def in_scope(queryset, centers: Collection[Center] | None, path: str):
     return queryset if centers is None else queryset.filter(**{f"{path}__in": list(centers)})
 
 
-def get_by_lid(model, *, lid: str, field: str, centers: Collection[Center] | None = None, center_path: str = ""):
-    """The row with that external id, if it exists for this client (inside its centers)."""
+def get_by_lid(model, *, lid: str, centers: Collection[Center] | None = None):
+    """The row with that external id, if it exists for this caller: a doctor, location or appointment of
+    another center gets the same answer as an unknown id."""
     queryset = model.objects.all()
-    if center_path:
-        queryset = in_scope(queryset, centers, center_path)
+    if model in CENTER_PATHS:
+        queryset = in_scope(queryset, centers, CENTER_PATHS[model])
     row = queryset.filter(lid=lid).first()
     if row is None:
-        raise HisError(NOT_FOUND, MSG_UNKNOWN.format(field=field, lid=lid))
+        raise DomainError(NOT_FOUND, MSG_UNKNOWN, what=TERMS[model], lid=lid)
     return row
 
 
+def optional_by_lid(model, *, lid: str | None, centers: Collection[Center] | None = None):
+    """As get_by_lid, or None when no id is given."""
+    return None if lid is None else get_by_lid(model, lid=lid, centers=centers)
+
+
 def appointment_for(*, lid: str, centers: Collection[Center] | None) -> Appointment:
-    """One appointment as the hospital holds it now, if it belongs to the client's centers."""
-    queryset = in_scope(Appointment.objects.all(), centers, "resource__location__center")
+    """One appointment as the hospital holds it now, if it belongs to the caller's centers."""
+    queryset = in_scope(Appointment.objects.all(), centers, CENTER_PATHS[Appointment])
     appointment = queryset.select_related(*APPOINTMENT_RELATED).filter(lid=lid).first()
     if appointment is None:
-        raise HisError(NOT_FOUND, MSG_UNKNOWN.format(field="APP_LID", lid=lid))
+        raise DomainError(NOT_FOUND, MSG_UNKNOWN, what=Term.APPOINTMENT, lid=lid)
     return appointment
+
+
+def overlapping_appointment(
+    *, resource: Resource, start: dt.datetime, end: dt.datetime, exclude: Appointment | None = None
+) -> Appointment | None:
+    """The earliest active appointment of the doctor that overlaps start..end, if any."""
+    others = Appointment.objects.filter(resource=resource, status__in=ACTIVE_STATUSES, start__lt=end, end__gt=start)
+    if exclude is not None and exclude.pk:
+        others = others.exclude(pk=exclude.pk)
+    return others.order_by("start").first()
+
+
+def named_slot(
+    *,
+    centers: Collection[Center] | None,
+    slot_lid: str | None = None,
+    resource_lid: str | None = None,
+    activity_lid: str | None = None,
+    day: dt.date | None = None,
+    start_time: dt.time | None = None,
+) -> tuple[Resource, Activity, dt.datetime]:
+    """The doctor, activity and start a caller names: by an availability id (as the slot search gives
+    out), or by doctor, activity, date and start time (wall clock of the doctor's center); when both
+    are given they must agree. Whether the slot is bookable is the booking's to decide."""
+    if slot_lid is None:
+        named = {Term.RESOURCE: resource_lid, Term.ACTIVITY: activity_lid, Term.DATE: day}
+        named[Term.START_TIME] = start_time
+        missing = [term for term, value in named.items() if value is None]
+        if missing:
+            raise DomainError(INVALID_INPUT, MSG_SLOT_MISSING, missing=missing)
+        resource = get_by_lid(Resource, lid=resource_lid, centers=centers)
+        activity = get_by_lid(Activity, lid=activity_lid)
+        return resource, activity, dt.datetime.combine(day, start_time, resource.location.center.zone)
+
+    key = parse_slot_lid(slot_lid)
+    resources = in_scope(Resource.objects.select_related("location__center"), centers, CENTER_PATHS[Resource])
+    resource = resources.filter(pk=key.resource_id).first()
+    activity = Activity.objects.filter(pk=key.activity_id).first()
+    if resource is None or activity is None:
+        raise DomainError(NOT_FOUND, MSG_UNKNOWN, what=Term.SLOT, lid=slot_lid)
+    start = timezone.localtime(key.start, resource.location.center.zone)
+    expected = {
+        Term.RESOURCE: (resource.lid, resource_lid),
+        Term.ACTIVITY: (activity.lid, activity_lid),
+        Term.DATE: (f"{start:%d/%m/%Y}", day and f"{day:%d/%m/%Y}"),
+        Term.START_TIME: (f"{start:%H:%M}", start_time and f"{start_time:%H:%M}"),
+    }
+    for term, (value, given) in expected.items():
+        if given is not None and given != value:
+            raise DomainError(INVALID_INPUT, MSG_SLOT_DISAGREES, slot=slot_lid, what=term, expected=value, given=given)
+    return resource, activity, key.start
 
 
 APPOINTMENT_RELATED = ("patient", "insurance", "activity__group", "resource__location__center")
@@ -127,8 +203,8 @@ def appointments_for(
     if patient is None and (
         start_date is None or end_date is None or not 0 <= (end_date - start_date).days < REMINDER_MAX_DAYS
     ):
-        raise HisError(INVALID_INPUT, MSG_REMINDER_WINDOW.format(days=REMINDER_MAX_DAYS))
-    queryset = in_scope(Appointment.objects.all(), centers, "resource__location__center")
+        raise DomainError(INVALID_INPUT, MSG_REMINDER_WINDOW, days=REMINDER_MAX_DAYS)
+    queryset = in_scope(Appointment.objects.all(), centers, CENTER_PATHS[Appointment])
     if patient is not None:
         queryset = queryset.filter(patient__in=patient_family(patient))
     if resource is not None:
@@ -145,5 +221,5 @@ def appointments_for(
         local = timezone.localtime(appointment.start, appointment.resource.location.center.zone)
         if (start_date is None or local.date() >= start_date) and (end_date is None or local.date() <= end_date):
             rows.append((local.replace(tzinfo=None), appointment.resource.lid, appointment.pk, appointment))
-    # Ordered by date and time, each of its own center, then RESOURCE_LID (contract section 5).
+    # Ordered by date and time, each of its own center, then the doctor's id (contract section 5).
     return [row[-1] for row in sorted(rows, key=lambda row: row[:3])]

@@ -1,6 +1,7 @@
 """Writes of the scheduling domain. Every function is one transaction.
 
-Nothing here knows tuOtempO's field names or formats: the shells translate (appointments/wire.py).
+Nothing here knows a protocol: every way in (webservices, Sincro, the desk...) calls these, and
+renders their errors in its own words.
 """
 
 import datetime as dt
@@ -18,17 +19,19 @@ from appointments.models import (
     AppointmentStatus,
     Insurance,
     Origin,
-    Patient,
     Resource,
     ResourceActivity,
 )
-from appointments.patients import PatientData, follow_merges, resolve_patient
+from appointments.selectors import overlapping_appointment
 from appointments.slots import find_slot
 from centers.models import Center
-from his.errors import CONFLICT, INVALID_INPUT, NOT_FOUND, HisError
+from core.errors import CONFLICT, INVALID_INPUT, NOT_FOUND, DomainError
+from patients.models import Patient, PatientData
+from patients.selectors import follow_merges
+from patients.services import resolve_patient
 
 OVERLAP_CONSTRAINT = "appointment_overlap"
-MSG_SLOT_TAKEN = "{when} with RESOURCE_LID {resource} is no longer available: another appointment holds it."
+MSG_SLOT_TAKEN = "{when} with {T.RESOURCE} {resource} is no longer available: another appointment holds it."
 MSG_END_BEFORE_START = "The appointment must end after it starts."
 MSG_ALREADY_STARTED = "Appointment {app} has already started ({when}) and can no longer be cancelled."
 MSG_CANCELLED_CANNOT_MOVE = "Appointment {app} is cancelled; book a new appointment instead of moving it."
@@ -61,8 +64,8 @@ def save_or_refuse(appointment: Appointment) -> None:
         if not is_overlap_violation(exc):
             raise
         resource = appointment.resource
-        raise HisError(
-            CONFLICT, MSG_SLOT_TAKEN.format(when=local_label(resource, appointment.start), resource=resource.lid)
+        raise DomainError(
+            CONFLICT, MSG_SLOT_TAKEN, when=local_label(resource, appointment.start), resource=resource.lid
         ) from None
 
 
@@ -73,11 +76,11 @@ def reschedule_appointment(
     """Moves an active appointment to another time (and optionally another resource), keeping its
     duration unless an end is given. Refuses a move onto another active appointment."""
     if appointment.status in CANCELLED_STATUSES:
-        raise HisError(CONFLICT, MSG_CANCELLED_CANNOT_MOVE.format(app=appointment.lid))
+        raise DomainError(CONFLICT, MSG_CANCELLED_CANNOT_MOVE, app=appointment.lid)
     resource = resource or appointment.resource
     end = end or start + (appointment.end - appointment.start)
     if end <= start:
-        raise HisError(INVALID_INPUT, MSG_END_BEFORE_START)
+        raise DomainError(INVALID_INPUT, MSG_END_BEFORE_START)
     take_turn(resource)
     appointment.resource, appointment.start, appointment.end = resource, start, end
     if appointment.location_id is None or appointment.location_id != resource.location_id:
@@ -95,7 +98,7 @@ def cancel_appointment(*, appointment: Appointment, by_admin: bool = False, allo
     now = timezone.now()
     if not allow_past and appointment.start <= now:
         when = timezone.localtime(appointment.start, appointment.resource.location.center.zone)
-        raise HisError(CONFLICT, MSG_ALREADY_STARTED.format(app=appointment.lid, when=f"{when:%d/%m/%Y %H:%M}"))
+        raise DomainError(CONFLICT, MSG_ALREADY_STARTED, app=appointment.lid, when=f"{when:%d/%m/%Y %H:%M}")
     appointment.status = AppointmentStatus.CANCELLED_BY_ADMIN if by_admin else AppointmentStatus.CANCELLED_BY_USER
     appointment.cancelled_at = now
     appointment.save(update_fields=["status", "cancelled_at", "modified"])
@@ -103,8 +106,12 @@ def cancel_appointment(*, appointment: Appointment, by_admin: bool = False, allo
 
 
 MSG_SLOT_NOT_OFFERED = (
-    "{when} with RESOURCE_LID {resource} is not offered for ACTIVITY_LID {activity}{insurance}: it is outside "
+    "{when} with {T.RESOURCE} {resource} is not offered for {T.ACTIVITY} {activity}: it is outside "
     "the doctor's availability or in the past. Search the availabilities again."
+)
+MSG_SLOT_NOT_OFFERED_INSURED = (
+    "{when} with {T.RESOURCE} {resource} is not offered for {T.ACTIVITY} {activity} with {T.INSURANCE} "
+    "{insurance}: it is outside the doctor's availability or in the past. Search the availabilities again."
 )
 MSG_NOT_OWNER = "Appointment {app} does not belong to this patient."
 
@@ -150,7 +157,7 @@ def book_appointment(
         return Booking(existing, created=False)
     slot = find_slot(resource=resource, activity=activity, start=start, insurance=insurance)
     if slot is None:
-        raise HisError(CONFLICT, _why_not_bookable(resource, activity, insurance, start))
+        raise _why_not_bookable(resource, activity, insurance, start)
     appointment = Appointment(
         resource=resource,
         activity=activity,
@@ -165,7 +172,7 @@ def book_appointment(
     )
     try:
         save_or_refuse(appointment)
-    except HisError:
+    except DomainError:
         # Another request won the race; if it was this same patient's, this is a retry.
         existing = held_by(patient=patient, resource=resource, activity=activity, start=start)
         if existing is not None:
@@ -174,28 +181,36 @@ def book_appointment(
     return Booking(appointment, created=True)
 
 
-def _why_not_bookable(resource: Resource, activity: Activity, insurance: Insurance | None, start: dt.datetime) -> str:
+def _why_not_bookable(
+    resource: Resource, activity: Activity, insurance: Insurance | None, start: dt.datetime
+) -> DomainError:
     when = local_label(resource, start)
     own = ResourceActivity.objects.filter(resource=resource, activity=activity).values_list("duration", flat=True)
     duration = dt.timedelta(minutes=next(iter(own), None) or activity.duration)
-    taken = Appointment.objects.filter(
-        resource=resource, status__in=ACTIVE_STATUSES, start__lt=start + duration, end__gt=start
-    ).exists()
+    taken = overlapping_appointment(resource=resource, start=start, end=start + duration) is not None
     if taken and start > timezone.now():
-        return MSG_SLOT_TAKEN.format(when=when, resource=resource.lid)
-    covered = f" with INSURANCE_LID {insurance.lid}" if insurance else ""
-    return MSG_SLOT_NOT_OFFERED.format(when=when, resource=resource.lid, activity=activity.lid, insurance=covered)
+        return DomainError(CONFLICT, MSG_SLOT_TAKEN, when=when, resource=resource.lid)
+    if insurance is not None:
+        return DomainError(
+            CONFLICT,
+            MSG_SLOT_NOT_OFFERED_INSURED,
+            when=when,
+            resource=resource.lid,
+            activity=activity.lid,
+            insurance=insurance.lid,
+        )
+    return DomainError(CONFLICT, MSG_SLOT_NOT_OFFERED, when=when, resource=resource.lid, activity=activity.lid)
 
 
 @transaction.atomic
 def cancel_for_patient(*, appointment: Appointment, patient: Patient | None) -> Appointment:
-    """Cancels on the patient's behalf (deleteAppointment, CancelAppointment): only an appointment
+    """Cancels on the patient's behalf (online, by reminder reply): only an appointment
     that has not started, and when a patient is named, only that patient's own."""
     appointment = (
         Appointment.objects.select_for_update().select_related("resource__location__center").get(pk=appointment.pk)
     )
     if patient is not None and follow_merges(appointment.patient).pk != follow_merges(patient).pk:
-        raise HisError(NOT_FOUND, MSG_NOT_OWNER.format(app=appointment.lid))
+        raise DomainError(NOT_FOUND, MSG_NOT_OWNER, app=appointment.lid)
     return cancel_appointment(appointment=appointment)
 
 
@@ -206,7 +221,7 @@ def book_at_desk(*, appointment: Appointment) -> Appointment:
     refused with a message naming it."""
     take_turn(appointment.resource)
     if appointment.end <= appointment.start:
-        raise HisError(INVALID_INPUT, MSG_END_BEFORE_START)
+        raise DomainError(INVALID_INPUT, MSG_END_BEFORE_START)
     appointment.location = appointment.resource.location
     save_or_refuse(appointment)
     return appointment

@@ -13,7 +13,7 @@ Times are wall-clock: a 09:00 rule gives 09:00 local on both sides of a DST chan
 do not exist (the hour skipped when clocks go forward) give no slot; repeated ones (clocks going
 back) are taken at their first occurrence.
 
-AVAILABILITY_LID: "<UTC start>-<resource pk>-<activity pk>", the UTC start written YYYYMMDDTHHMMZ
+An availability id: "<UTC start>-<resource pk>-<activity pk>", the UTC start written YYYYMMDDTHHMMZ
 (YYYYMMDDTHHMMSSZ if it has seconds), e.g. "20271214T0830Z-12-3" is resource 12, activity 3, starting
 14/12/2027 at 08:30 UTC (09:30 in Madrid). It names one slot for ever, and is at most 50 characters.
 """
@@ -43,15 +43,15 @@ from appointments.models import (
     ResourceActivity,
 )
 from centers.models import Center, Location
-from his.errors import INVALID_INPUT, HisError
+from core.errors import INVALID_INPUT, DomainError
 
 MSG_BAD_SLOT_LID = (
-    "AVAILABILITY_LID {value!r} is not one this hospital gave out; search the availabilities again and "
-    "use an AVAILABILITY_LID from the answer."
+    "{T.SLOT:cap} {value!r} is not one this hospital gave out; search the availabilities again and "
+    "use an {T.SLOT} from the answer."
 )
 MSG_BAD_LIMIT = "The number of availabilities asked for must be at least 1."
-MSG_WINDOW_INVERTED = "The search window ends before it starts: check AVA_START_DAY/TIME and AVA_END_DAY/TIME."
-MSG_BAND_INVERTED = "AVA_MAX_TIME must be later than AVA_MIN_TIME."
+MSG_WINDOW_INVERTED = "The search window ends before it starts: check {T.SEARCH_START} and {T.SEARCH_END}."
+MSG_BAND_INVERTED = "{T.LATEST_END:cap} must be later than {T.EARLIEST_START}."
 
 # Appointments are looked up by start (the indexed column); one that started this long before a
 # slot is assumed to be over. Longer blocks belong in absences.
@@ -82,7 +82,7 @@ class Slot:
 
     @property
     def lid(self) -> str:
-        """The AVAILABILITY_LID of this slot (format in the module docstring)."""
+        """The availability id of this slot (format in the module docstring)."""
         start = self.start.astimezone(dt.UTC)
         stamp = f"{start:%Y%m%dT%H%M%S}" if start.second else f"{start:%Y%m%dT%H%M}"
         return f"{stamp}Z-{self.resource.pk}-{self.activity.pk}"
@@ -101,15 +101,15 @@ class _Offer:
 
 
 def parse_slot_lid(value: str) -> SlotKey:
-    """The resource, activity and UTC start named by an AVAILABILITY_LID; INVALID_INPUT if it is not one."""
+    """The resource, activity and UTC start named by an availability id; INVALID_INPUT if it is not one."""
     match = SLOT_LID_RE.fullmatch((value or "").strip())
     if not match or len(match.group(0)) > LID_MAX_LENGTH:
-        raise HisError(INVALID_INPUT, MSG_BAD_SLOT_LID.format(value=value))
+        raise DomainError(INVALID_INPUT, MSG_BAD_SLOT_LID, value=value)
     stamp, resource_id, activity_id = match.groups()
     try:
         start = dt.datetime.strptime(stamp, "%Y%m%dT%H%M%S" if len(stamp) == 15 else "%Y%m%dT%H%M")
     except ValueError:
-        raise HisError(INVALID_INPUT, MSG_BAD_SLOT_LID.format(value=value)) from None
+        raise DomainError(INVALID_INPUT, MSG_BAD_SLOT_LID, value=value) from None
     return SlotKey(int(resource_id), int(activity_id), start.replace(tzinfo=dt.UTC))
 
 
@@ -156,7 +156,7 @@ def find_slots(
     now: dt.datetime | None = None,
 ) -> list[Slot]:
     """The earliest free slots of the activity, at most `limit`, ordered by date and time (each of its
-    own center) then RESOURCE_LID.
+    own center) then resource id.
 
     Days and times are wall-clock values of each center's own time zone. The window runs from
     start_day at start_time (default 00:00) to end_day at end_time (default: the end of that day): a
@@ -165,11 +165,11 @@ def find_slots(
     Optional filters: one resource, an insurance (None: self-pay), a location, a set of centers.
     """
     if limit < 1:
-        raise HisError(INVALID_INPUT, MSG_BAD_LIMIT)
+        raise DomainError(INVALID_INPUT, MSG_BAD_LIMIT)
     if end_day < start_day or (end_day == start_day and end_time is not None and end_time <= (start_time or dt.time())):
-        raise HisError(INVALID_INPUT, MSG_WINDOW_INVERTED)
+        raise DomainError(INVALID_INPUT, MSG_WINDOW_INVERTED)
     if min_time is not None and max_time is not None and max_time <= min_time:
-        raise HisError(INVALID_INPUT, MSG_BAND_INVERTED)
+        raise DomainError(INVALID_INPUT, MSG_BAND_INVERTED)
     now = now or timezone.now()
 
     offers = _load_offers(activity=activity, resource=resource, insurance=insurance, location=location, centers=centers)
@@ -205,7 +205,7 @@ def find_slots(
 
 
 def wall_clock_order(slot: "Slot") -> tuple:
-    """Date, time (each of its own center) and RESOURCE_LID, the order of the answer. The earliest
+    """Date, time (each of its own center) and resource id, the order of the answer. The earliest
     slots are chosen by instant; in one time zone the two orders agree."""
     return slot.start.replace(tzinfo=None), slot.resource.lid
 

@@ -281,7 +281,7 @@ def without_indexes(conn: psycopg.Connection, table: str) -> list[str]:
 
 
 def patient_lines(rng: random.Random, now: str):
-    from appointments.models import normalise_id_number, normalise_name
+    from patients.models import normalise_id_number, normalise_name
 
     firsts, lasts = FIRST_NAMES.split(), SURNAMES.split()
     for n in range(1, PATIENTS + 1):
@@ -434,7 +434,7 @@ def build(database: str, appointments: int, seed: int) -> dict:
     setup_django(database)
     from django.core.management import call_command
 
-    from his.services import create_integration_client
+    from clients.services import create_integration_client
 
     call_command("migrate", verbosity=0)
     migrated = time.monotonic()

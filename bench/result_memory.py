@@ -92,7 +92,7 @@ def main() -> None:
                "HIS_SECRET_KEY": secrets.token_urlsafe(50), "HIS_ALLOWED_HOSTS": "127.0.0.1"}  # fmt: skip
         manage(env, "migrate", "--noinput")
         secret = json.loads(manage(env, "create_integration_client", "bench").strip().splitlines()[-1])["secret"]
-        manage(env, "shell", "-c", "from appointments.factories import PatientFactory; PatientFactory(lid='P1')")
+        manage(env, "shell", "-c", "from demo.factories import PatientFactory; PatientFactory(lid='P1')")
         pdf = Path(tmp, "big.pdf")
         pdf.write_bytes(b"%PDF-1.4\n" + os.urandom(SIZE - 16) + b"\n%%EOF\n")
         Path(tmp, "manifest.csv").write_text(

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from centers.models import Center, Location
-from his.admin import ExternalIdLockedForm, ExternalIdReadOnlyMixin
+from core.admin import ExternalIdLockedForm, ExternalIdReadOnlyMixin
 
 
 class LocationInline(admin.TabularInline):

@@ -162,16 +162,21 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "his",
+    # The domain
+    "core",
     "centers",
+    "clients",
+    "patients",
     "appointments",
     "results",
+    # The ways in
+    "webservices",
+    "demo",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "his.middleware.WebserviceAuditMiddleware",
-    "his.middleware.WebserviceErrorMiddleware",
-    "his.middleware.BodySizeLimitMiddleware",
+    "webservices.middleware.WebserviceMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -198,7 +203,7 @@ TEMPLATES = [
     },
 ]
 
-AUTHENTICATION_BACKENDS = ["his.backends.ThrottledModelBackend"]
+AUTHENTICATION_BACKENDS = ["clients.backends.ThrottledModelBackend"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -227,7 +232,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
-    "EXCEPTION_HANDLER": "his.rest.exception_handler",
+    "EXCEPTION_HANDLER": "webservices.rest.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 
@@ -243,7 +248,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PUBLIC": True,
     "SERVE_AUTHENTICATION": [],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
-    "PREPROCESSING_HOOKS": ["his.rest.schema_endpoints"],
+    "PREPROCESSING_HOOKS": ["webservices.rest.schema_endpoints"],
 }
 
 LOGGING = {

@@ -10,9 +10,9 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from his.admin import ExternalIdReadOnlyMixin
-from his.errors import HisError
-from his.models import AuditEntry
+from clients.models import AuditEntry
+from core.admin import ExternalIdReadOnlyMixin
+from core.errors import DomainError
 from results.models import MedicalResult, ResultStatus
 from results.services import (
     details_problems,
@@ -116,7 +116,7 @@ class MedicalResultAdmin(ExternalIdReadOnlyMixin, admin.ModelAdmin):
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
-        except HisError as exc:
+        except DomainError as exc:
             # The form's checks passed but the stored result changed meanwhile: everything was rolled back.
             self.message_user(request, exc.message, messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())

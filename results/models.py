@@ -1,7 +1,6 @@
 from django.db import models
 from django.db.models import Q
 
-from appointments.models import Patient
 from centers.models import Center
 
 
@@ -22,7 +21,7 @@ class MedicalResult(models.Model):
     code = models.CharField("DOWNLOAD_CODE", max_length=50)
     filename = models.CharField("DOWNLOAD_FILENAME", max_length=255)
     file_type = models.CharField("DOWNLOAD_TYPE", max_length=10, help_text="File extension, e.g. pdf.")
-    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="results")
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="results")
     center = models.ForeignKey(Center, null=True, blank=True, on_delete=models.PROTECT, related_name="results")
     status = models.CharField(max_length=10, choices=ResultStatus.choices, default=ResultStatus.VALID)
     file = models.FileField(upload_to=result_upload_to, max_length=400)

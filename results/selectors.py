@@ -7,21 +7,23 @@ every center (`centers=None`) sees it; a caller limited to some centers sees onl
 import datetime as dt
 import zoneinfo
 from collections.abc import Collection
+from dataclasses import dataclass
 from typing import IO
 
 from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from appointments.models import Patient
-from appointments.patients import patient_family
 from centers.models import Center
-from his.errors import NOT_FOUND, SERVICE_UNAVAILABLE, HisError
-from results.models import MedicalResult
+from core.errors import NOT_FOUND, SERVICE_UNAVAILABLE, DomainError
+from patients.models import Patient
+from patients.selectors import patient_family
+from results.models import MedicalResult, ResultStatus
 
 DEFAULT_WINDOW_DAYS = 7
 
-MSG_RESULT_NOT_FOUND = "No result with DOWNLOAD_LID {lid}."
+MSG_RESULT_NOT_FOUND = "No result with {T.RESULT} {lid}."
+MSG_WITHDRAWN = "Result {lid} has been withdrawn by the hospital; its content is no longer available."
 MSG_CONTENT_UNAVAILABLE = "The file of result {lid} cannot be read from storage right now; try again later."
 
 
@@ -52,11 +54,11 @@ def results_for_patient(
 
 
 def result_for_download(*, lid: str, centers: Collection[Center] | None = None) -> MedicalResult:
-    """The result named by DOWNLOAD_LID, withdrawn or not. A result outside `centers` gets the same
+    """The result with that id, withdrawn or not. A result outside `centers` gets the same
     NOT_FOUND answer as an unknown one."""
     result = scoped_results(centers=centers).filter(lid=lid).first()
     if result is None:
-        raise HisError(NOT_FOUND, MSG_RESULT_NOT_FOUND.format(lid=lid))
+        raise DomainError(NOT_FOUND, MSG_RESULT_NOT_FOUND, lid=lid)
     return result
 
 
@@ -64,8 +66,30 @@ def open_result_content(*, result: MedicalResult) -> IO[bytes]:
     """The stored file of the result, opened for reading in binary so it can be streamed.
     The caller closes it."""
     if not result.file.name:
-        raise HisError(SERVICE_UNAVAILABLE, MSG_CONTENT_UNAVAILABLE.format(lid=result.lid))
+        raise DomainError(SERVICE_UNAVAILABLE, MSG_CONTENT_UNAVAILABLE, lid=result.lid)
     try:
         return result.file.storage.open(result.file.name, "rb")
     except Exception:  # any storage backend (disk, S3...) failing to read is the same answer
-        raise HisError(SERVICE_UNAVAILABLE, MSG_CONTENT_UNAVAILABLE.format(lid=result.lid)) from None
+        raise DomainError(SERVICE_UNAVAILABLE, MSG_CONTENT_UNAVAILABLE, lid=result.lid) from None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A result asked for by a patient: its content, opened for streaming (the caller closes it), or,
+    for a withdrawn result, no content and why."""
+
+    result: MedicalResult
+    content: IO[bytes] | None
+    withheld: str | None = None
+
+    @property
+    def is_valid(self) -> bool:
+        return self.content is not None
+
+
+def result_delivery(*, lid: str, centers: Collection[Center] | None = None) -> Delivery:
+    """What the patient gets for the result with that id: its content, or, once withdrawn, a message."""
+    result = result_for_download(lid=lid, centers=centers)
+    if result.status != ResultStatus.VALID:
+        return Delivery(result, None, MSG_WITHDRAWN.format(lid=result.lid))
+    return Delivery(result, open_result_content(result=result))

@@ -17,10 +17,10 @@ from typing import IO
 from django.core.files import File
 from django.db import transaction
 
-from appointments.models import Patient
-from appointments.patients import follow_merges, patient_by_lid
 from centers.models import Center
-from his.errors import INVALID_INPUT, HisError
+from core.errors import INVALID_INPUT, DomainError
+from patients.models import Patient
+from patients.selectors import follow_merges, patient_by_lid
 from results.models import MedicalResult, ResultStatus
 
 REQUIRED_COLUMNS = ("DOWNLOAD_LID", "USER_LID", "DOWNLOAD_CODE", "DOWNLOAD_FILENAME", "DOWNLOAD_TYPE", "FILE_PATH")
@@ -68,11 +68,11 @@ class RowProblem:
         return f"{where}: {self.reason}"
 
 
-class ResultImportError(HisError):
+class ResultImportError(DomainError):
     """A manifest that cannot be imported; `problems` names every bad row."""
 
     def __init__(self, problems: list[RowProblem]):
-        super().__init__(INVALID_INPUT, MSG_IMPORT_REFUSED.format(count=len(problems)))
+        super().__init__(INVALID_INPUT, MSG_IMPORT_REFUSED, count=len(problems))
         self.problems = problems
 
 
@@ -301,7 +301,7 @@ def _check_row(row: ManifestRow, *, base: Path, seen: dict[str, int], existing: 
         if row.user_lid not in patients:
             try:
                 patients[row.user_lid] = patient_by_lid(row.user_lid)
-            except HisError as exc:  # a merge cycle
+            except DomainError as exc:  # a merge cycle
                 patients[row.user_lid] = exc.message
         found = patients[row.user_lid]
         if found is None:
@@ -427,8 +427,8 @@ def upload_result(
     lid, code, filename, file_type = lid.strip(), code.strip(), filename.strip(), normalise_type(file_type)
     problems = upload_problems(lid=lid, code=code, filename=filename, file_type=file_type, content=content)
     if problems:
-        raise HisError(
-            INVALID_INPUT, MSG_UPLOAD_REFUSED.format(lid=lid or "(no DOWNLOAD_LID)", problems=" ".join(problems))
+        raise DomainError(
+            INVALID_INPUT, MSG_UPLOAD_REFUSED, lid=lid or "(no DOWNLOAD_LID)", problems=" ".join(problems)
         )
     result = MedicalResult.objects.select_for_update().filter(lid=lid).first() or MedicalResult(lid=lid)
     result.code, result.filename, result.file_type = code, filename, file_type
@@ -470,7 +470,7 @@ def update_result_details(
     current = MedicalResult.objects.select_for_update().get(pk=result.pk)
     problems = details_problems(result=current, code=code, filename=filename, file_type=file_type)
     if problems:
-        raise HisError(INVALID_INPUT, MSG_DETAILS_REFUSED.format(lid=current.lid, problems=" ".join(problems)))
+        raise DomainError(INVALID_INPUT, MSG_DETAILS_REFUSED, lid=current.lid, problems=" ".join(problems))
     current.code, current.filename, current.file_type = code.strip(), filename.strip(), normalise_type(file_type)
     current.patient, current.center = follow_merges(patient), center
     current.save(update_fields=["code", "filename", "file_type", "patient", "center", "modified"])

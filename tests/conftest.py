@@ -47,7 +47,7 @@ def surface(request, live_server):
 @pytest.fixture
 def make_client(db):
     """Creates an integration client and returns its credentials."""
-    from his.services import create_integration_client
+    from clients.services import create_integration_client
     from tests.surfaces import Credentials
 
     def make(name="tuotempo", centers=(), pattern="lid", allowed_ips=""):

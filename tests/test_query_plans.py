@@ -27,11 +27,11 @@ import pytest
 from django.db import connection
 from django.db.models import F
 
-from appointments.factories import ActivityFactory, PatientFactory, ResourceFactory
-from appointments.models import ACTIVE_STATUSES, Appointment, AppointmentStatus, Patient
+from appointments.models import ACTIVE_STATUSES, Appointment, AppointmentStatus
 from appointments.selectors import appointments_for
 from appointments.slots import MAX_APPOINTMENT_LENGTH
-from centers.factories import LocationFactory
+from demo.factories import ActivityFactory, LocationFactory, PatientFactory, ResourceFactory
+from patients.models import Patient
 
 TABLE = "appointments_appointment"
 RESOURCES = 50

@@ -349,7 +349,7 @@ def run(workdir: Path) -> None:
     from django.core.management import call_command
     from django.utils import timezone
 
-    from his.wire import methods
+    from webservices.registry import methods
 
     call_command("migrate", verbosity=0)
     seeded = manage(env, "seed_demo", "--seed", "1")
@@ -400,7 +400,8 @@ def demo_choices():
     from django.db.models import Count, Q
     from django.utils import timezone
 
-    from appointments.models import ACTIVE_STATUSES, Appointment, Patient
+    from appointments.models import ACTIVE_STATUSES, Appointment
+    from patients.models import Patient
     from results.models import MedicalResult, ResultStatus
 
     now = timezone.now()
@@ -790,8 +791,8 @@ LAB-2026-000201,{patient},J1K2L3,otra.pdf,pdf,files/analitica_completa.pdf,Pendi
 
 
 def results_import(env: dict[str, str], workdir: Path, capture: Capture) -> None:
-    from appointments.demo import _pdf
-    from appointments.models import Patient
+    from demo.hospital import _pdf
+    from patients.models import Patient
 
     patient = Patient.objects.filter(lid__startswith="DEMO-P").order_by("lid").first().lid
     lab = workdir / "lab"

@@ -59,14 +59,15 @@ def seed_small_hospital() -> None:
     """Run inside Django (manage.py shell): the center, doctors, activity and weekly rules."""
     import datetime as _dt
 
-    from appointments.factories import (
+    from appointments.models import Weekday
+    from demo.factories import (
         ActivityFactory,
         AvailabilityRuleFactory,
+        CenterFactory,
+        LocationFactory,
         ResourceActivityFactory,
         ResourceFactory,
     )
-    from appointments.models import Weekday
-    from centers.factories import CenterFactory, LocationFactory
 
     center = CenterFactory(lid=CENTER_LID, name="Hospital de pruebas de sistema", time_zone="Europe/Madrid")
     location = LocationFactory(lid="SYS-CE", name="Consultas", center=center)

@@ -1,0 +1,30 @@
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from clients.services import create_integration_client
+from core.errors import DomainError
+
+
+class Command(BaseCommand):
+    help = "Creates an integration client (one tuOtempO instance) and prints its secret once, as JSON."
+
+    def add_arguments(self, parser):
+        parser.add_argument("name")
+        parser.add_argument("--centers", default="", help="Comma-separated CENTER_LIDs; none: every center.")
+        parser.add_argument("--pattern", default="lid", choices=["lid", "tid"], help="Patient pattern.")
+        parser.add_argument("--allowed-ips", default="", help="Comma-separated addresses or CIDR networks.")
+
+    def handle(self, *args, name, centers, pattern, allowed_ips, **options):
+        lids = [lid.strip() for lid in centers.split(",") if lid.strip()]
+        try:
+            client, secret = create_integration_client(
+                name=name, center_lids=lids, pattern=pattern, allowed_ips=allowed_ips
+            )
+        except DomainError as error:
+            raise CommandError(error.message) from None
+        scope = ", ".join(lids) or "every center"
+        self.stderr.write(
+            f"Created client {client.name!r} ({scope}, pattern {pattern}). Keep the secret: it is not shown again."
+        )
+        self.stdout.write(json.dumps({"name": client.name, "secret": secret}))

@@ -1,0 +1,87 @@
+"""Who may call the webservices, and what each call did."""
+
+import hashlib
+import secrets
+
+from django.db import models
+from django.db.models import Q
+
+from centers.models import Center
+
+
+class PatientPattern(models.TextChoices):
+    LID = "lid", "USER_LID (the hospital's patient id)"
+    TID = "tid", "USER_TID (tuOtempO's patient id)"
+
+
+def hash_secret(secret: str) -> str:
+    # Secrets are 256-bit random tokens, so a fast hash is enough: nothing to brute-force.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class IntegrationClient(models.Model):
+    """One tuOtempO instance calling the webservices, with its secret, scope and patient pattern."""
+
+    name = models.CharField(max_length=100, unique=True)
+    secret_hash = models.CharField(max_length=64, unique=True, editable=False)
+    centers = models.ManyToManyField(
+        Center, blank=True, related_name="integration_clients", help_text="Leave empty for every center."
+    )
+    patient_pattern = models.CharField(max_length=3, choices=PatientPattern.choices, default=PatientPattern.LID)
+    is_active = models.BooleanField(default=True)
+    allowed_ips = models.TextField(
+        blank=True, help_text="Addresses or networks (CIDR), one per line or comma-separated; empty allows any."
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    secret_rotated = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "his_integrationclient"  # its table since the first release (the his app's history)
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def set_new_secret(self) -> str:
+        """Gives the client a new secret and returns it; only its hash is kept."""
+        secret = secrets.token_urlsafe(32)
+        self.secret_hash = hash_secret(secret)
+        return secret
+
+
+class Surface(models.TextChoices):
+    SOAP = "SOAP", "SOAP"
+    REST = "REST", "REST"
+    ADMIN = "ADMIN", "Admin login"
+
+
+class AuditEntry(models.Model):
+    """One webservice call. Holds ids only: never names, contact data or file content."""
+
+    time = models.DateTimeField(db_index=True)
+    client = models.ForeignKey(IntegrationClient, null=True, blank=True, on_delete=models.SET_NULL)
+    client_name = models.CharField(max_length=100, blank=True)
+    surface = models.CharField(max_length=5, choices=Surface.choices)
+    method = models.CharField(max_length=50, db_index=True)
+    outcome = models.CharField(max_length=30, db_index=True, help_text="OK or an error code.")
+    duration_ms = models.PositiveIntegerField(default=0)
+    remote_addr = models.GenericIPAddressField(null=True, blank=True)
+    ids = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        db_table = "his_auditentry"  # its table since the first release (the his app's history)
+        ordering = ["-time"]
+        verbose_name_plural = "audit entries"
+        indexes = [
+            # Counting recent failed authentications per address and per client name (throttling,
+            # before every call): partial, so the count reads failures only, not every call.
+            models.Index(
+                fields=["remote_addr", "time"], name="audit_failure_address_time", condition=Q(outcome="UNAUTHORIZED")
+            ),
+            models.Index(
+                fields=["client_name", "time"], name="audit_failure_name_time", condition=Q(outcome="UNAUTHORIZED")
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.time:%d/%m/%Y %H:%M:%S} {self.surface} {self.method} {self.outcome}"

@@ -1,0 +1,30 @@
+"""What every domain app's admin shares: the site's titles and the rules for external ids."""
+
+from django import forms
+from django.contrib import admin
+
+admin.site.site_header = "Hospital scheduling"
+admin.site.site_title = "Hospital scheduling"
+admin.site.index_title = "Desk administration"
+
+
+class ExternalIdReadOnlyMixin:
+    """External ids are what other systems store: editable when adding, read-only afterwards."""
+
+    external_id_fields = ("lid",)
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        if obj is not None:
+            readonly += [f for f in self.external_id_fields if f not in readonly]
+        return readonly
+
+
+class ExternalIdLockedForm(forms.ModelForm):
+    """For inline rows, where read-only fields cannot differ per row: an existing row's lid is disabled,
+    so a posted value is ignored."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and "lid" in self.fields:
+            self.fields["lid"].disabled = True

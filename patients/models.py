@@ -1,0 +1,131 @@
+"""Patients of the hospital, with the keys that matching a newcomer uses and the merges the desk makes."""
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from django.db import models
+from django.db.models import F, Q
+
+from core.models import ExternalIdMixin
+
+
+def normalise_name(*parts: str) -> str:
+    """Lower case, no accents, single spaces: 'José  MARÍA' -> 'jose maria'."""
+    text = " ".join(p for p in parts if p)
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
+
+
+def normalise_id_number(value: str) -> str:
+    """Upper case, without spaces, dashes or dots: '12.345.678-z' -> '12345678Z'."""
+    return re.sub(r"[\s.\-]+", "", value or "").upper()
+
+
+def normalise_phone(value: str) -> str:
+    """Digits only, without an international 00/+ prefix of 34 or 39: '+34 600-11 22 33' -> '600112233'."""
+    digits = re.sub(r"\D", "", value or "")
+    for prefix in ("0034", "0039", "34", "39"):
+        if digits.startswith(prefix) and len(digits) - len(prefix) >= 9:
+            return digits[len(prefix) :]
+    return digits
+
+
+@dataclass(frozen=True)
+class PatientData:
+    """What a caller says about a patient it books for (all optional), already parsed."""
+
+    lid: str | None = None
+    tid: str | None = None
+    first_name: str = ""
+    second_name: str = ""
+    third_name: str = ""
+    gender: str = ""  # M or F (any letter case, or a word starting with one), or empty
+    date_of_birth: dt.date | None = None
+    mobile_phone: str = ""
+    landline_phone: str = ""
+    email: str = ""
+    id_number: str = ""
+
+    @property
+    def name_key(self) -> str:
+        return normalise_name(self.first_name, self.second_name, self.third_name)
+
+
+class Gender(models.TextChoices):
+    MALE = "M", "Male"
+    FEMALE = "F", "Female"
+
+
+class Patient(ExternalIdMixin):
+    """A patient of the hospital. `merged_into` points to the record that replaced this one."""
+
+    LID_PREFIX = "P"
+
+    lid = models.CharField("USER_LID", max_length=50, unique=True, null=True, blank=True)
+    tid = models.CharField("USER_TID", max_length=50, unique=True, null=True, blank=True)
+    first_name = models.CharField(max_length=50, blank=True)
+    second_name = models.CharField(max_length=50, blank=True)
+    third_name = models.CharField(max_length=50, blank=True)
+    id_number = models.CharField("ID number", max_length=50, blank=True)
+    landline_phone = models.CharField(max_length=50, blank=True)
+    mobile_phone = models.CharField(max_length=50, blank=True)
+    work_phone = models.CharField(max_length=50, blank=True)
+    email = models.EmailField(max_length=100, blank=True)
+    date_of_birth = models.DateField(null=True, blank=True)
+    gender = models.CharField(max_length=1, choices=Gender.choices, blank=True)
+    zip_code = models.CharField(max_length=10, blank=True)
+    language = models.CharField(max_length=10, blank=True)
+    privacy_accepted = models.BooleanField(default=False)
+    contact_by_sms = models.BooleanField("SMS", default=True)
+    contact_by_email = models.BooleanField("email", default=True)
+    contact_by_landline = models.BooleanField("landline", default=False)
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_patients"
+    )
+    # Derived on save (derive_keys), for matching a patient who books without a known id.
+    name_key = models.CharField(max_length=160, blank=True, editable=False)
+    id_key = models.CharField(max_length=50, blank=True, editable=False, db_index=True)
+    created = models.DateTimeField(auto_now_add=True)
+    modified = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "appointments_patient"  # its table since the first release, when it lived in appointments
+        ordering = ["lid"]
+        indexes = [models.Index(fields=["name_key", "date_of_birth"], name="patient_name_dob")]
+        constraints = [
+            models.CheckConstraint(condition=~Q(merged_into=F("id")), name="patient_not_merged_into_itself"),
+            models.CheckConstraint(condition=Q(gender__in=["", "M", "F"]), name="patient_gender_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.full_name} ({self.lid})"
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(p for p in (self.first_name, self.second_name, self.third_name) if p)
+
+    @property
+    def communication_preferences(self) -> str:
+        """The guide's bytewise string: SMS, email, landline ('101')."""
+        return "".join(
+            "1" if flag else "0" for flag in (self.contact_by_sms, self.contact_by_email, self.contact_by_landline)
+        )
+
+    def derive_keys(self) -> None:
+        """Sets the matching keys from the names and ID number; bulk inserts must call it themselves."""
+        self.name_key = normalise_name(self.first_name, self.second_name, self.third_name)
+        self.id_key = normalise_id_number(self.id_number)
+        if not self.tid:
+            self.tid = None
+
+    def save(self, *args, **kwargs):
+        self.derive_keys()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            derived = {"name_key"} if {"first_name", "second_name", "third_name"} & set(update_fields) else set()
+            derived |= {"id_key"} if "id_number" in update_fields else set()
+            kwargs["update_fields"] = set(update_fields) | derived
+        return super().save(*args, **kwargs)

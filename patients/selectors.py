@@ -1,0 +1,128 @@
+"""Reads of the patients domain: which record stands for a patient, who a caller may know, who matches.
+
+A patient merged away at the desk points to the record that replaced it (`merged_into`); every id of
+a merged record leads to the surviving one, and merged records are never matched.
+"""
+
+from collections.abc import Collection
+
+from django.db.models import Q
+
+from centers.models import Center
+from core.errors import CONFLICT, INVALID_INPUT, NOT_FOUND, DomainError, Term
+from patients.models import Patient, PatientData, normalise_id_number, normalise_phone
+
+PATTERN_LID = "lid"
+PATTERN_TID = "tid"
+PATTERNS = (PATTERN_LID, PATTERN_TID)
+PATTERN_TERMS = {PATTERN_LID: Term.PATIENT, PATTERN_TID: Term.PATIENT_TID}
+
+MSG_MERGE_CYCLE = "Patient {lid} is part of a cycle of merged records; the hospital must repair it at the desk."
+MSG_UNKNOWN_PATIENT = "{what:cap} {lid!r} does not exist."
+MSG_PATIENT_REQUIRED = "Name the patient with {what}."
+MSG_WRONG_PATTERN = "This client identifies patients by {expected}; {given} is not accepted: send {expected} instead."
+
+
+def follow_merges(patient: Patient) -> Patient:
+    """The record that now stands for this patient: itself, or the end of its chain of merges."""
+    start, seen = patient, {patient.pk}
+    while patient.merged_into_id is not None:
+        if patient.merged_into_id in seen:
+            raise DomainError(CONFLICT, MSG_MERGE_CYCLE, lid=start.lid)
+        seen.add(patient.merged_into_id)
+        patient = patient.merged_into
+    return patient
+
+
+def patient_family(patient: Patient) -> list[int]:
+    """The patient and every record merged into it, directly or through other merges."""
+    ids, frontier = [patient.pk], [patient.pk]
+    while frontier:
+        frontier = list(
+            Patient.objects.filter(merged_into__in=frontier).exclude(pk__in=ids).values_list("pk", flat=True)
+        )
+        ids.extend(frontier)
+    return ids
+
+
+def patient_in_scope(*, patient: Patient, centers: Collection[Center] | None) -> bool:
+    """Whether a caller limited to some centers may know this patient: one with an appointment or a
+    result there (theirs or a merged record's). A caller of every center knows every patient."""
+    if centers is None:
+        return True
+    centers = list(centers)
+    seen_there = Q(appointments__resource__location__center__in=centers) | Q(results__center__in=centers)
+    return Patient.objects.filter(pk__in=patient_family(patient)).filter(seen_there).exists()
+
+
+def patient_by_lid(lid: str | None) -> Patient | None:
+    """The patient a hospital id names, followed through merges; None when the hospital does not know it."""
+    if not lid:
+        return None
+    patient = Patient.objects.filter(lid=lid).first()
+    return follow_merges(patient) if patient else None
+
+
+def patient_by_tid(tid: str | None) -> Patient | None:
+    """The patient a tuOtempO id was linked to, followed through merges; None when no patient has it."""
+    if not tid:
+        return None
+    patient = Patient.objects.filter(tid=tid).first()
+    return follow_merges(patient) if patient else None
+
+
+def check_pattern(*, pattern: str, lid: str | None, tid: str | None) -> None:
+    """Under the lid pattern patients are named by the hospital's id, under tid by tuOtempO's."""
+    if pattern not in PATTERNS:
+        raise ValueError(f"Unknown patient pattern {pattern!r}; expected one of {PATTERNS}.")
+    other, given = (tid, PATTERN_TID) if pattern == PATTERN_LID else (lid, PATTERN_LID)
+    if other is not None and other != "":
+        raise DomainError(INVALID_INPUT, MSG_WRONG_PATTERN, expected=PATTERN_TERMS[pattern], given=PATTERN_TERMS[given])
+
+
+def named_patient(
+    *, pattern: str, lid: str | None, tid: str | None, centers: Collection[Center] | None, required: bool
+) -> Patient | None:
+    """The patient a caller names by its patient pattern, followed through merges. A patient the caller
+    may not know (outside its centers) gets the same answer as an unknown one."""
+    check_pattern(pattern=pattern, lid=lid, tid=tid)
+    value = tid if pattern == PATTERN_TID else lid
+    if not value:
+        if required:
+            raise DomainError(INVALID_INPUT, MSG_PATIENT_REQUIRED, what=PATTERN_TERMS[pattern])
+        return None
+    patient = patient_by_tid(value) if pattern == PATTERN_TID else patient_by_lid(value)
+    if patient is None or not patient_in_scope(patient=patient, centers=centers):
+        raise DomainError(NOT_FOUND, MSG_UNKNOWN_PATIENT, what=PATTERN_TERMS[pattern], lid=value)
+    return patient
+
+
+def matching_patients(*, data: PatientData) -> list[Patient]:
+    """The patients (not merged away) that what was sent identifies: those with the same ID number
+    when any has it, else those with the same full name, date of birth and mobile phone or email.
+    At most two are returned: two already means the data is ambiguous."""
+    id_key = normalise_id_number(data.id_number)
+    if id_key:
+        # An ID number is decisive: when any patient has it, the name is not searched.
+        by_id = list(Patient.objects.filter(id_key=id_key, merged_into__isnull=True).order_by("pk")[:2])
+        if by_id:
+            return by_id
+
+    mobile = normalise_phone(data.mobile_phone)
+    email = data.email.strip().lower()
+    if not data.name_key or data.date_of_birth is None or not (mobile or email):
+        return []
+    same_name_and_birth = Patient.objects.filter(
+        name_key=data.name_key, date_of_birth=data.date_of_birth, merged_into__isnull=True
+    ).order_by("pk")
+    matches = []
+    for patient in same_name_and_birth:
+        same_mobile = bool(mobile) and normalise_phone(patient.mobile_phone) == mobile
+        same_email = bool(email) and patient.email.strip().lower() == email
+        # Two different ID numbers are two different people, whatever else they share.
+        other_id = id_key and patient.id_number and patient.id_key != id_key
+        if (same_mobile or same_email) and not other_id:
+            matches.append(patient)
+            if len(matches) == 2:
+                break
+    return matches

@@ -1,0 +1,454 @@
+"""Which patient an addAppointment books for: known ids, merges, matching a new patient, registering one."""
+
+import datetime as dt
+import threading
+
+import pytest
+from django.db import connection, transaction
+
+from core.errors import CONFLICT, INVALID_INPUT, DomainError, Term
+from demo.factories import PatientFactory
+from patients import services as patients_module
+from patients.models import Patient, PatientData
+from patients.selectors import MSG_MERGE_CYCLE, MSG_WRONG_PATTERN, follow_merges, patient_by_lid, patient_by_tid
+from patients.services import MSG_BAD_GENDER, MSG_NAME_REQUIRED, MSG_TID_REQUIRED, resolve_patient
+from tests.messages import said, wire
+
+BIRTH = dt.date(1980, 5, 17)
+
+pytestmark = pytest.mark.django_db
+
+
+def _jose(**kwargs):
+    """The hospital's record of José García, as the desk typed it."""
+    values = dict(
+        lid="P100",
+        first_name="José",
+        second_name="García",
+        third_name="",
+        date_of_birth=BIRTH,
+        mobile_phone="+34 600 11 22 33",
+        email="Jose.Garcia@correo.example",
+        id_number="12345678Z",
+        gender="M",
+    )
+    values.update(kwargs)
+    return PatientFactory(**values)
+
+
+def _sent(**kwargs):
+    """José García as tuOtempO sends him: other case, no accents, another phone format."""
+    values = dict(
+        first_name="JOSE",
+        second_name="GARCIA",
+        date_of_birth=BIRTH,
+        mobile_phone="600112233",
+        email="",
+        id_number="",
+    )
+    values.update(kwargs)
+    return PatientData(**values)
+
+
+# --- pattern lid: known USER_LID ------------------------------------------------------------------
+
+
+def test_a_known_lid_is_that_patient():
+    jose = _jose()
+    other = PatientFactory(lid="P7", first_name="Ana")
+
+    patient = resolve_patient(data=PatientData(lid="P7"), pattern="lid")
+
+    assert patient.pk == other.pk
+    assert patient.pk != jose.pk
+    assert Patient.objects.count() == 2
+
+
+def test_a_known_lid_is_followed_through_a_chain_of_merges():
+    survivor = PatientFactory(lid="P3")
+    middle = PatientFactory(lid="P2", merged_into=survivor)
+    PatientFactory(lid="P1", merged_into=middle)
+
+    patient = resolve_patient(data=PatientData(lid="P1"), pattern="lid")
+
+    assert patient.pk == survivor.pk
+    assert patient.lid == "P3"
+    assert patient_by_lid("P2").pk == survivor.pk
+    assert Patient.objects.count() == 3
+
+
+def test_a_cycle_of_merges_is_a_conflict_not_an_endless_loop():
+    first = PatientFactory(lid="P1")
+    second = PatientFactory(lid="P2", merged_into=first)
+    Patient.objects.filter(pk=first.pk).update(merged_into=second)
+
+    with pytest.raises(DomainError) as error:
+        follow_merges(Patient.objects.get(pk=first.pk))
+
+    assert error.value.code == CONFLICT
+    assert error.value.message == said(MSG_MERGE_CYCLE, lid="P1")
+
+
+# --- pattern lid: matching a new (or unknown) patient ---------------------------------------------
+
+
+def test_an_unknown_lid_is_matched_by_id_number_whatever_its_formatting():
+    jose = _jose()
+
+    patient = resolve_patient(data=PatientData(lid="P999", first_name="Pepe", id_number="12345678-z"), pattern="lid")
+
+    assert patient.pk == jose.pk
+    assert patient.lid == "P100"  # the hospital's id, not the unknown one sent
+    assert Patient.objects.count() == 1
+    assert not Patient.objects.filter(lid="P999").exists()
+
+
+def test_it_matches_by_name_birth_and_mobile_despite_accents_case_and_phone_format():
+    jose = _jose()
+    PatientFactory(first_name="José", second_name="García", date_of_birth=dt.date(1990, 1, 1))
+
+    patient = resolve_patient(data=_sent(), pattern="lid")
+
+    assert patient.pk == jose.pk
+    assert Patient.objects.count() == 2
+
+
+def test_it_matches_by_name_birth_and_email_ignoring_case():
+    jose = _jose(mobile_phone="")
+
+    patient = resolve_patient(data=_sent(mobile_phone="611000000", email="JOSE.garcia@CORREO.example"), pattern="lid")
+
+    assert patient.pk == jose.pk
+    assert Patient.objects.count() == 1
+
+
+def test_same_name_and_birth_but_other_phone_and_email_is_a_new_patient():
+    jose = _jose()
+
+    patient = resolve_patient(data=_sent(mobile_phone="611000000", email="otro@correo.example"), pattern="lid")
+
+    assert patient.pk != jose.pk
+    assert Patient.objects.count() == 2
+    assert patient.lid == f"P{patient.pk}"
+    assert (patient.first_name, patient.second_name, patient.mobile_phone) == ("JOSE", "GARCIA", "611000000")
+    assert patient.email == "otro@correo.example"
+
+
+def test_a_different_id_number_is_a_different_person_even_with_same_name_birth_and_phone():
+    jose = _jose()
+
+    patient = resolve_patient(data=_sent(id_number="87654321X"), pattern="lid")
+
+    assert patient.pk != jose.pk
+    assert Patient.objects.count() == 2
+    assert patient.id_number == "87654321X"
+
+
+def test_two_candidates_are_ambiguous_and_a_new_patient_is_registered():
+    first = _jose(lid="P100", id_number="")
+    second = _jose(lid="P101", id_number="", email="")
+
+    patient = resolve_patient(data=_sent(), pattern="lid")
+
+    assert patient.pk not in (first.pk, second.pk)
+    assert Patient.objects.count() == 3
+    assert patient.lid == f"P{patient.pk}"
+
+
+def test_two_patients_with_the_same_id_number_are_ambiguous():
+    first = _jose(lid="P100")
+    second = _jose(lid="P101", id_number="12.345.678 Z")
+
+    patient = resolve_patient(data=_sent(id_number="12345678Z"), pattern="lid")
+
+    assert patient.pk not in (first.pk, second.pk)
+    assert Patient.objects.count() == 3
+
+
+def test_patients_merged_away_are_not_candidates():
+    survivor = PatientFactory(lid="P1", first_name="Otro", id_number="", mobile_phone="", email="")
+    _jose(merged_into=survivor)
+
+    by_id = resolve_patient(data=_sent(id_number="12345678Z"), pattern="lid")
+    by_name = resolve_patient(data=_sent(first_name="Jose", mobile_phone="600112233"), pattern="lid")
+
+    assert by_id.pk not in (survivor.pk, Patient.objects.get(lid="P100").pk)
+    # The patient registered a moment ago is now the single live candidate.
+    assert by_name.pk == by_id.pk
+    assert Patient.objects.count() == 3
+
+
+def test_a_deleted_lid_is_searched_as_a_new_patient_and_registered_when_not_found():
+    patient = resolve_patient(
+        data=PatientData(lid="P555", first_name="Lucía", second_name="Pérez", mobile_phone="600000001"),
+        pattern="lid",
+    )
+
+    assert Patient.objects.count() == 1
+    assert patient.lid == f"P{patient.pk}"
+    assert patient.lid != "P555"
+    assert patient.tid is None
+    assert (patient.first_name, patient.second_name, patient.name_key) == ("Lucía", "Pérez", "lucia perez")
+
+
+def test_no_lid_at_all_registers_a_new_patient_with_everything_sent():
+    patient = resolve_patient(
+        data=PatientData(
+            first_name="Marta",
+            second_name="Ruiz",
+            third_name="Sanz",
+            gender="F",
+            date_of_birth=BIRTH,
+            mobile_phone="600000002",
+            landline_phone="910000000",
+            email="marta@correo.example",
+            id_number="11111111H",
+        ),
+        pattern="lid",
+    )
+
+    stored = Patient.objects.get()
+    assert stored.pk == patient.pk
+    assert stored.lid == f"P{stored.pk}"
+    assert (stored.gender, stored.date_of_birth, stored.landline_phone) == ("F", BIRTH, "910000000")
+    assert (stored.email, stored.id_number, stored.third_name) == ("marta@correo.example", "11111111H", "Sanz")
+
+
+def test_a_new_patient_without_a_name_is_an_input_error():
+    _jose()
+
+    with pytest.raises(DomainError) as error:
+        resolve_patient(data=PatientData(lid="P999", mobile_phone="600000003"), pattern="lid")
+
+    assert error.value.code == INVALID_INPUT
+    assert error.value.message == said(MSG_NAME_REQUIRED)
+    assert "USER_FIRST_NAME or USER_SECOND_NAME is required" in wire(MSG_NAME_REQUIRED)
+    assert Patient.objects.count() == 1
+
+
+def test_a_tid_under_the_lid_pattern_is_an_input_error():
+    with pytest.raises(DomainError) as error:
+        resolve_patient(data=_sent(tid="T1"), pattern="lid")
+
+    assert (error.value.code, error.value.message) == (
+        INVALID_INPUT,
+        said(MSG_WRONG_PATTERN, expected=Term.PATIENT, given=Term.PATIENT_TID),
+    )
+    assert Patient.objects.count() == 0
+
+
+def test_an_unknown_gender_is_an_input_error():
+    with pytest.raises(DomainError) as error:
+        resolve_patient(data=_sent(gender="X"), pattern="lid")
+
+    assert (error.value.code, error.value.message) == (INVALID_INPUT, said(MSG_BAD_GENDER, value="X"))
+    assert Patient.objects.count() == 0
+
+
+# --- filling empty fields -------------------------------------------------------------------------
+
+
+def test_empty_contact_fields_are_filled_and_held_ones_kept():
+    _jose(email="", landline_phone="", gender="", date_of_birth=None, id_number="")
+
+    patient = resolve_patient(
+        data=PatientData(
+            lid="P100",
+            first_name="Otro",
+            mobile_phone="699999999",
+            landline_phone="910000000",
+            email="nuevo@correo.example",
+            id_number="12345678Z",
+            gender="M",
+            date_of_birth=BIRTH,
+        ),
+        pattern="lid",
+    )
+
+    stored = Patient.objects.get()
+    assert stored.pk == patient.pk
+    assert stored.mobile_phone == "+34 600 11 22 33"  # kept
+    assert stored.first_name == "José"  # names are never changed by a booking
+    assert stored.landline_phone == "910000000"
+    assert stored.email == "nuevo@correo.example"
+    assert stored.id_number == "12345678Z"
+    assert stored.gender == "M"
+    assert stored.date_of_birth == BIRTH
+
+
+def test_a_matched_patient_gets_empty_fields_filled_too():
+    _jose(landline_phone="")
+
+    resolve_patient(data=_sent(landline_phone="910000000", email="otra@correo.example"), pattern="lid")
+
+    stored = Patient.objects.get()
+    assert stored.landline_phone == "910000000"
+    assert stored.email == "Jose.Garcia@correo.example"
+
+
+# --- pattern tid ----------------------------------------------------------------------------------
+
+
+def test_a_known_tid_is_that_patient_followed_through_merges():
+    survivor = PatientFactory(lid="P2", tid="T-OTHER")
+    PatientFactory(lid="P1", tid="T1", merged_into=survivor)
+
+    patient = resolve_patient(data=PatientData(tid="T1"), pattern="tid")
+
+    assert patient.pk == survivor.pk
+    assert patient_by_tid("T1").pk == survivor.pk
+    assert Patient.objects.count() == 2
+    assert Patient.objects.get(pk=survivor.pk).tid == "T-OTHER"
+
+
+def test_a_known_tid_without_merges_is_that_patient():
+    ana = PatientFactory(lid="P5", tid="T5")
+
+    patient = resolve_patient(data=PatientData(tid="T5", first_name="Irrelevante"), pattern="tid")
+
+    assert patient.pk == ana.pk
+    assert Patient.objects.count() == 1
+
+
+def test_an_unknown_tid_is_linked_to_the_single_match():
+    jose = _jose()
+
+    patient = resolve_patient(data=_sent(tid="T42"), pattern="tid")
+
+    assert patient.pk == jose.pk
+    assert Patient.objects.count() == 1
+    assert Patient.objects.get(pk=jose.pk).tid == "T42"
+    assert patient_by_tid("T42").pk == jose.pk
+
+
+def test_an_unknown_tid_whose_match_has_another_tid_registers_a_new_patient():
+    jose = _jose(tid="T-OLD")
+
+    patient = resolve_patient(data=_sent(tid="T42"), pattern="tid")
+
+    assert patient.pk != jose.pk
+    assert Patient.objects.count() == 2
+    assert Patient.objects.get(pk=jose.pk).tid == "T-OLD"
+    assert Patient.objects.get(pk=patient.pk).tid == "T42"
+    assert patient.lid == f"P{patient.pk}"
+
+
+def test_an_unknown_tid_without_a_match_registers_a_new_patient_with_it():
+    patient = resolve_patient(data=_sent(tid="T42"), pattern="tid")
+
+    stored = Patient.objects.get()
+    assert stored.pk == patient.pk
+    assert (stored.tid, stored.lid, stored.name_key) == ("T42", f"P{stored.pk}", "jose garcia")
+
+
+def test_the_tid_pattern_without_a_tid_is_an_input_error():
+    with pytest.raises(DomainError) as error:
+        resolve_patient(data=_sent(), pattern="tid")
+
+    assert (error.value.code, error.value.message) == (INVALID_INPUT, said(MSG_TID_REQUIRED))
+    assert Patient.objects.count() == 0
+
+
+def test_a_lid_under_the_tid_pattern_is_an_input_error():
+    _jose()
+
+    with pytest.raises(DomainError) as error:
+        resolve_patient(data=_sent(tid="T1", lid="P100"), pattern="tid")
+
+    assert (error.value.code, error.value.message) == (
+        INVALID_INPUT,
+        said(MSG_WRONG_PATTERN, expected=Term.PATIENT_TID, given=Term.PATIENT),
+    )
+    assert Patient.objects.get().tid is None
+
+
+def test_a_new_patient_without_a_name_under_tid_is_an_input_error():
+    with pytest.raises(DomainError) as error:
+        resolve_patient(data=PatientData(tid="T1", email="x@correo.example"), pattern="tid")
+
+    assert (error.value.code, error.value.message) == (INVALID_INPUT, said(MSG_NAME_REQUIRED))
+    assert Patient.objects.count() == 0
+
+
+def test_the_same_new_tid_twice_is_one_patient():
+    first = resolve_patient(data=_sent(tid="T42", mobile_phone=""), pattern="tid")
+    second = resolve_patient(data=_sent(tid="T42", mobile_phone="600112233"), pattern="tid")
+
+    assert first.pk == second.pk
+    stored = Patient.objects.get()
+    assert stored.tid == "T42"
+    assert stored.mobile_phone == "600112233"  # filled on the second booking
+
+
+def test_a_tid_registered_between_lookup_and_insert_is_reused(monkeypatch):
+    """Another booking registers the same TID after this one looked it up: the insert fails on the
+    unique TID and the other booking's patient is used."""
+    real_matching = patients_module.matching_patients
+    competitor = {}
+
+    def register_meanwhile(*, data):
+        competitor["patient"] = PatientFactory(lid="P77", tid=data.tid, first_name="José", email="")
+        return real_matching(data=PatientData())  # nothing matched for this booking
+
+    monkeypatch.setattr(patients_module, "matching_patients", register_meanwhile)
+
+    with transaction.atomic():  # as inside the booking: the failed insert must not spoil it
+        patient = resolve_patient(data=_sent(tid="T42", email="jose@correo.example"), pattern="tid")
+        assert Patient.objects.count() == 1
+
+    assert patient.pk == competitor["patient"].pk
+    stored = Patient.objects.get()
+    assert (stored.lid, stored.tid, stored.email) == ("P77", "T42", "jose@correo.example")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_racing_bookings_with_the_same_new_tid_register_one_patient(monkeypatch):
+    """Both look the TID up, find nothing, wait for each other, then insert (PostgreSQL); on SQLite
+    the IMMEDIATE transactions already serialise them. The two requests describe the person with
+    different ID numbers, so the same-person lock does not serialise them: the unique TID does."""
+    real_matching = patients_module.matching_patients
+    barrier = threading.Barrier(2, timeout=10)
+
+    def matching_then_wait(*, data):
+        found = real_matching(data=data)
+        if connection.vendor == "postgresql":
+            barrier.wait()
+        return found
+
+    real_register = patients_module._register
+    attempts = []
+
+    def counted_register(**kwargs):
+        attempts.append(kwargs["tid"])
+        return real_register(**kwargs)
+
+    monkeypatch.setattr(patients_module, "matching_patients", matching_then_wait)
+    monkeypatch.setattr(patients_module, "_register", counted_register)
+    results, errors = [], []
+
+    def book(n):
+        try:
+            with transaction.atomic():
+                results.append(resolve_patient(data=_sent(tid="T-RACE", id_number=f"X{n}"), pattern="tid").pk)
+        except Exception as exc:  # reported by the assertion below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=book, args=(n,)) for n in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+
+    assert errors == []
+    assert len(results) == 2 and results[0] == results[1]
+    assert Patient.objects.filter(tid="T-RACE").count() == 1
+    assert Patient.objects.count() == 1
+    # On PostgreSQL both really tried to insert: the loser took the retry path.
+    assert len(attempts) == (2 if connection.vendor == "postgresql" else 1)
+
+
+def test_an_unknown_pattern_is_a_programming_error():
+    with pytest.raises(ValueError, match="pattern"):
+        resolve_patient(data=_sent(), pattern="email")

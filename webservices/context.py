@@ -1,0 +1,51 @@
+"""What the webservices know about the request being served: one object on the request, filled as the
+call goes (surface, method, client, outcome, ids), from which the audit entry is written once."""
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.http import HttpRequest
+
+from clients.models import IntegrationClient, Surface
+
+UNAUDITED_PATHS = ("/api/schema/", "/api/docs/")
+
+
+@dataclass
+class WebserviceCall:
+    surface: str
+    started: float = field(default_factory=time.monotonic)
+    method: str = ""
+    client: IntegrationClient | None = None
+    attempted_name: str | None = None  # the client name sent, before it was authenticated
+    outcome: str = "OK"  # or an error code, or INTERNAL_ERROR
+    ids: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def duration_ms(self) -> int:
+        return int((time.monotonic() - self.started) * 1000)
+
+
+def surface_of(request: HttpRequest) -> str | None:
+    """SOAP or REST for a webservice call (the WSDL, the schema and the docs are not calls); else None."""
+    if request.path.startswith("/soap"):
+        return None if request.method in ("GET", "HEAD") else Surface.SOAP
+    if request.path.startswith("/api/") and not request.path.startswith(UNAUDITED_PATHS):
+        return Surface.REST
+    return None
+
+
+def call_of(request: HttpRequest) -> WebserviceCall:
+    """The call the request is (made by the middleware; made here for a request that skipped it)."""
+    call = getattr(request, "webservice", None)
+    if call is None:
+        call = request.webservice = WebserviceCall(surface=surface_of(request) or Surface.REST)
+    return call
+
+
+def note_outcome(request: HttpRequest, code: str) -> None:
+    """Records how the call ended, unless an earlier step already said (an internal error stays one)."""
+    call = call_of(request)
+    if call.outcome == "OK":
+        call.outcome = code

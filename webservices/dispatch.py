@@ -1,0 +1,178 @@
+"""One webservice call, whatever the surface: authenticate, parse, scope, run the handler, note the outcome.
+
+Both shells call `serve()`; it never lets an exception through other than DomainError, so no input
+reaches an HTTP 500 or shows a traceback. The audit entry is written by the middleware from the call.
+"""
+
+import logging
+import zoneinfo
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import DatabaseError
+from django.http import HttpRequest
+
+from centers.models import Center
+from clients.models import IntegrationClient
+from clients.selectors import centers_of_call
+from core.errors import INVALID_INPUT, SERVICE_UNAVAILABLE, DomainError
+from tuotempo.formats import parse_date, parse_number, parse_time, parse_timestamp
+from webservices.auth import authenticate
+from webservices.context import call_of
+from webservices.errors import wire_message
+from webservices.registry import Answer, Call, Kind, Method
+
+logger = logging.getLogger(__name__)
+
+MSG_UNAVAILABLE = "The hospital's database is unavailable right now; try again in a moment."
+MSG_INTERNAL = "The hospital's system could not answer this request; the error has been logged."
+MSG_TOO_LONG = "{name} is longer than {limit} characters."
+MSG_REQUIRED = "{name} is required."
+MSG_NOT_TEXT = "{name} must be a single text value."
+INTERNAL_ERROR = "INTERNAL_ERROR"
+
+
+def unavailable(exception: Exception) -> DomainError:
+    """What a failure outside the domain's own errors is to the caller: the database or the server."""
+    if isinstance(exception, DatabaseError):
+        logger.warning("database unavailable: %s", exception, exc_info=True)
+        return DomainError(SERVICE_UNAVAILABLE, MSG_UNAVAILABLE, retry_after=5)
+    logger.exception("unexpected error", exc_info=exception)
+    return DomainError(SERVICE_UNAVAILABLE, MSG_INTERNAL)
+
+
+def serve(method: Method, *, request: HttpRequest, raw: Mapping[str, Any]) -> Answer:
+    """Runs one call of `method` for the request's client; failures come back as DomainError."""
+    call = call_of(request)
+    call.method = method.name
+    answer: Answer | None = None
+    try:
+        answer = invoke(method, client=authenticate(request), raw=raw)
+        if answer.error is not None:
+            call.outcome = answer.error.code.name
+        return answer
+    except DomainError as error:
+        call.outcome = error.code.name
+        raise
+    except Exception as exc:
+        error = unavailable(exc)
+        call.outcome = error.code.name if isinstance(exc, DatabaseError) else INTERNAL_ERROR
+        raise error from None
+    finally:
+        call.ids = audit_ids(raw, answer)
+
+
+def invoke(method: Method, *, client: IntegrationClient, raw: Mapping[str, Any]) -> Answer:
+    """Parses a request for `method`, scopes it to the client's centers, and runs the handler. For the
+    methods whose answer carries its own result field, a failure is answered inside that field."""
+    try:
+        values = parse(method, raw)
+        centers = centers_of_call(client, values.get("CENTER_LID"))
+        zone = default_zone(centers)
+        for param in method.params:
+            value = values[param.name]
+            if param.kind is Kind.TIMESTAMP and value is not None and value.tzinfo is None:
+                values[param.name] = value.replace(tzinfo=zone)
+        return method.handler(Call(client=client, values=values, centers=centers))
+    except DomainError as error:
+        if method.failure is None:
+            raise
+        return Answer(method.failure(_readable(raw), wire_message(error)), error=error)
+
+
+def normalise(raw: Mapping[str, Any]) -> dict[str, str]:
+    """Upper-cases names, drops empty values (an empty value counts as absent) and refuses
+    anything that is not a single text value."""
+    values: dict[str, str] = {}
+    for key, value in raw.items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            value = "1" if value else "0"
+        elif isinstance(value, int | float | Decimal):
+            value = str(value)
+        elif isinstance(value, bytes):
+            values[str(key).upper()] = value  # binary content arrives as bytes
+            continue
+        elif not isinstance(value, str):
+            raise DomainError(INVALID_INPUT, MSG_NOT_TEXT, name=str(key).upper())
+        value = value.strip()
+        if value:
+            values[str(key).upper()] = value
+    return values
+
+
+def parse(method: Method, raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Typed values for the method's parameters; unknown parameters are ignored."""
+    given = normalise(raw)
+    values: dict[str, Any] = {}
+    for param in method.all_params():
+        value = given.get(param.name)
+        if value is None:
+            if param.required:
+                raise DomainError(INVALID_INPUT, MSG_REQUIRED, name=param.name)
+            values[param.name] = None
+            continue
+        if param.kind is Kind.BINARY:
+            values[param.name] = value
+            continue
+        if isinstance(value, bytes) or "\x00" in value:
+            raise DomainError(INVALID_INPUT, MSG_NOT_TEXT, name=param.name)
+        limit = param.max_length if param.kind is Kind.TEXT else 40
+        if len(value) > limit:
+            raise DomainError(INVALID_INPUT, MSG_TOO_LONG, name=param.name, limit=limit)
+        match param.kind:
+            case Kind.DATE:
+                values[param.name] = parse_date(param.name, value)
+            case Kind.TIME:
+                values[param.name] = parse_time(param.name, value)
+            case Kind.TIMESTAMP:
+                values[param.name] = parse_timestamp(param.name, value)
+            case Kind.NUMBER:
+                values[param.name] = parse_number(param.name, value, low=param.low, high=param.high)
+            case _:
+                values[param.name] = value
+    return values
+
+
+def default_zone(centers: list[Center] | None) -> zoneinfo.ZoneInfo:
+    """The zone of a date or timestamp without offset: the call's center when there is one."""
+    if centers and len(centers) == 1:
+        return centers[0].zone
+    return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+
+
+def _readable(raw: Mapping[str, Any]) -> dict[str, Any]:
+    try:
+        return normalise(raw)
+    except DomainError:
+        return {}
+
+
+AUDITED_IDS = (
+    "CENTER_LID",
+    "APP_LID",
+    "USER_LID",
+    "USER_TID",
+    "RESOURCE_LID",
+    "ACTIVITY_LID",
+    "INSURANCE_LID",
+    "LOCATION_LID",
+    "AVAILABILITY_LID",
+    "DOWNLOAD_LID",
+)
+
+
+def audit_ids(raw: Mapping[str, Any], answer: Answer | None) -> dict[str, Any]:
+    """The ids a call named or produced; never names, contact data or content."""
+    ids: dict[str, Any] = {}
+    given = _readable(raw)
+    for name in AUDITED_IDS:
+        value = given.get(name)
+        if isinstance(value, str):
+            ids[name] = value[:60]
+    if answer is not None:
+        ids.update(answer.ids)
+    return ids

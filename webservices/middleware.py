@@ -1,0 +1,68 @@
+from django.conf import settings
+from django.db import DatabaseError
+from django.http import HttpResponse
+
+from clients.addresses import client_address
+from clients.models import Surface
+from clients.services import record_call
+from core.errors import INVALID_INPUT, SERVICE_UNAVAILABLE, TOO_LARGE, DomainError
+from webservices import rest, soap
+from webservices.context import WebserviceCall, note_outcome, surface_of
+from webservices.dispatch import INTERNAL_ERROR, unavailable
+
+MSG_TOO_LARGE = "The request body is over {limit} bytes."
+MSG_BAD_LENGTH = "Content-Length is not a number."
+
+
+def error_response(request, error: DomainError) -> HttpResponse:
+    """A failure answered as the request's surface answers failures."""
+    if request.webservice.surface == Surface.SOAP:
+        return soap.error_response(error, request=request)
+    return rest.error_response(error, request=request)
+
+
+class WebserviceMiddleware:
+    """Around every webservice call (not the WSDL, the schema or the docs): a body over
+    HIS_MAX_BODY_BYTES is refused with 413 before any of it is read; a failure outside any method (the
+    database gone while authenticating, say) is answered as the contract says, never with Django's
+    HTML error page; and the call's audit entry is written, whatever the outcome."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        surface = surface_of(request)
+        if surface is None:
+            return self.get_response(request)
+        call = request.webservice = WebserviceCall(surface=surface)
+        response = self.refuse_body(request) or self.get_response(request)
+        if not call.method and surface == Surface.REST:
+            call.method = request.path[5:].strip("/")
+        record_call(
+            client=call.client,
+            client_name=call.attempted_name,
+            surface=surface,
+            method=call.method,
+            outcome=call.outcome,
+            duration_ms=call.duration_ms,
+            address=client_address(request),
+            ids=call.ids,
+        )
+        return response
+
+    def refuse_body(self, request) -> HttpResponse | None:
+        limit = settings.HIS_MAX_BODY_BYTES
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            note_outcome(request, INVALID_INPUT.name)
+            return HttpResponse(MSG_BAD_LENGTH, status=400, content_type="text/plain")
+        if length > limit:
+            return error_response(request, DomainError(TOO_LARGE, MSG_TOO_LARGE, limit=limit))
+        return None
+
+    def process_exception(self, request, exception):
+        if surface_of(request) is None:
+            return None
+        note_outcome(request, SERVICE_UNAVAILABLE.name if isinstance(exception, DatabaseError) else INTERNAL_ERROR)
+        return error_response(request, unavailable(exception))
