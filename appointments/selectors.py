@@ -147,3 +147,67 @@ def appointments_for(
             rows.append((local.replace(tzinfo=None), appointment.resource.lid, appointment.pk, appointment))
     # Ordered by date and time, each of its own center, then RESOURCE_LID (contract section 5).
     return [row[-1] for row in sorted(rows, key=lambda row: row[:3])]
+
+
+# ---------------------------------------------------------------- the file exchange's reads (guide A.1.1, A.6)
+
+from collections.abc import Iterator  # noqa: E402  (kept with the functions below)
+
+from django.db.models import Exists, OuterRef, Q  # noqa: E402
+
+EXPORT_CHUNK = 2000
+
+
+def appointments_starting_between(
+    *, start: dt.datetime, end: dt.datetime, centers: Collection[Center] | None
+) -> Iterator[Appointment]:
+    """Every appointment starting at or after `start` and before `end`, whatever its origin, cancelled
+    ones included, in time order then resource: the hospital's scheduled export to tuOtempO (guide
+    A.1.1). Read in chunks, so that a window of any size is never held in memory at once."""
+    queryset = in_scope(
+        Appointment.objects.filter(start__gte=start, start__lt=end), centers, "resource__location__center"
+    )
+    return (
+        queryset.select_related("patient__merged_into", "resource__location__center", "location")
+        .order_by("start", "resource__lid", "pk")
+        .iterator(chunk_size=EXPORT_CHUNK)
+    )
+
+
+# The channels a patient may choose to be reached on, with the contact each needs.
+CHANNEL_CONTACTS = {
+    "sms": ("contact_by_sms", "mobile_phone"),
+    "email": ("contact_by_email", "email"),
+    "landline": ("contact_by_landline", "landline_phone"),
+}
+MSG_UNKNOWN_CHANNEL = "Unknown channel {channel!r}: use one of {channels}."
+MERGE_DEPTH = 4  # merges followed when placing a patient in a center (chains are one or two long in practice)
+
+
+def patients_for_campaign(*, channel: str | None, centers: Collection[Center] | None) -> Iterator[Patient]:
+    """The patients a communication campaign may address (guide A.6): those who accepted the privacy
+    terms and chose the channel, with the contact it needs on record; without a channel, those
+    reachable on at least one. Records merged away are left out: the record that replaced them stands
+    for them. For some centers, only the patients of those centers (with an appointment or a result
+    there, their own or a merged record's). Ordered by USER_LID and read in chunks."""
+    if channel is not None and channel not in CHANNEL_CONTACTS:
+        raise HisError(INVALID_INPUT, MSG_UNKNOWN_CHANNEL.format(channel=channel, channels=", ".join(CHANNEL_CONTACTS)))
+    chosen = [channel] if channel else list(CHANNEL_CONTACTS)
+    reachable = Q()
+    for name in chosen:
+        flag, contact = CHANNEL_CONTACTS[name]
+        reachable |= Q(**{flag: True}) & ~Q(**{contact: ""})
+    queryset = Patient.objects.filter(reachable, privacy_accepted=True, merged_into__isnull=True)
+    if centers is not None:
+        from results.models import MedicalResult  # results builds on appointments, not the reverse
+
+        centers = list(centers)
+        seen_at = Q()
+        for depth in range(MERGE_DEPTH):
+            path = "patient" + "__merged_into" * depth
+            seen_at |= Exists(
+                Appointment.objects.filter(resource__location__center__in=centers, **{path: OuterRef("pk")})
+            )
+            seen_at |= Exists(MedicalResult.objects.filter(center__in=centers, **{path: OuterRef("pk")}))
+        queryset = queryset.filter(seen_at)
+    return queryset.order_by("lid", "pk").iterator(chunk_size=EXPORT_CHUNK)
