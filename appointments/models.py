@@ -263,6 +263,9 @@ class Appointment(ExternalIdMixin):
     created = models.DateTimeField(auto_now_add=True)
     modified = models.DateTimeField(auto_now=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    patient_confirmed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the patient confirmed it, replying to a reminder (file exchange)."
+    )
 
     class Meta:
         ordering = ["start", "resource__lid"]

@@ -3,7 +3,7 @@ is in slots.py."""
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -223,3 +223,20 @@ def appointments_for(
             rows.append((local.replace(tzinfo=None), appointment.resource.lid, appointment.pk, appointment))
     # Ordered by date and time, each of its own center, then the doctor's id (contract section 5).
     return [row[-1] for row in sorted(rows, key=lambda row: row[:3])]
+
+
+EXPORT_CHUNK = 2000
+
+
+def appointments_starting_between(
+    *, start: dt.datetime, end: dt.datetime, centers: Collection[Center] | None
+) -> Iterator[Appointment]:
+    """Every appointment starting at or after `start` and before `end`, whatever its origin, cancelled
+    ones included, in time order then doctor: what the hospital's scheduled export sends (guide A.1.1).
+    Read in chunks, so that a window of any size is never held in memory at once."""
+    queryset = in_scope(Appointment.objects.filter(start__gte=start, start__lt=end), centers, CENTER_PATHS[Appointment])
+    return (
+        queryset.select_related("patient__merged_into", "resource__location__center", "location")
+        .order_by("start", "resource__lid", "pk")
+        .iterator(chunk_size=EXPORT_CHUNK)
+    )

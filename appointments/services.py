@@ -225,3 +225,24 @@ def book_at_desk(*, appointment: Appointment) -> Appointment:
     appointment.location = appointment.resource.location
     save_or_refuse(appointment)
     return appointment
+
+
+MSG_CANCELLED_CANNOT_CONFIRM = "Appointment {app} is cancelled: the patient's confirmation cannot be recorded."
+
+
+@transaction.atomic
+def confirm_by_patient(*, appointment: Appointment) -> bool:
+    """Records that the patient confirmed the appointment (a reply to a reminder). Recording it again
+    changes nothing and keeps the first time; a cancelled appointment cannot be confirmed. True when
+    this call recorded it."""
+    current = Appointment.objects.select_for_update().get(pk=appointment.pk)
+    if current.status in CANCELLED_STATUSES:
+        raise DomainError(CONFLICT, MSG_CANCELLED_CANNOT_CONFIRM, app=current.lid)
+    if current.patient_confirmed_at is not None:
+        appointment.patient_confirmed_at = current.patient_confirmed_at
+        return False
+    # An update, not save(): `modified` stays, since nothing that tuOtempO's answers carry changed.
+    now = timezone.now()
+    Appointment.objects.filter(pk=current.pk).update(patient_confirmed_at=now)
+    appointment.patient_confirmed_at = now
+    return True

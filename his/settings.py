@@ -149,6 +149,10 @@ HIS_AUTH_FAILURE_WINDOW = env_int("HIS_AUTH_FAILURE_WINDOW", 300, minimum=1)
 # Load balancers / reverse proxies whose X-Forwarded-For is believed: the caller's address (for the
 # allow-lists, throttling and the audit log) is then the last address in it that is not a proxy.
 HIS_TRUSTED_PROXIES = env_networks("HIS_TRUSTED_PROXIES")
+# File exchange (docs/exchange.md): the secret of URLs that carry none, an SFTP key, the SFTP hosts trusted.
+HIS_EXCHANGE_PASSWORD = env_str("HIS_EXCHANGE_PASSWORD", "")
+HIS_EXCHANGE_KEY_FILE = env_str("HIS_EXCHANGE_KEY_FILE", "")
+HIS_EXCHANGE_KNOWN_HOSTS = env_str("HIS_EXCHANGE_KNOWN_HOSTS", str(Path.home() / ".ssh" / "known_hosts"))
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -171,6 +175,7 @@ INSTALLED_APPS = [
     "results",
     # The ways in
     "webservices",
+    "exchange",
     "demo",
 ]
 

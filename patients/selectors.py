@@ -4,7 +4,7 @@ A patient merged away at the desk points to the record that replaced it (`merged
 a merged record leads to the surviving one, and merged records are never matched.
 """
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 
 from django.db.models import Q
 
@@ -126,3 +126,38 @@ def matching_patients(*, data: PatientData) -> list[Patient]:
             if len(matches) == 2:
                 break
     return matches
+
+
+# The channels a patient may choose to be reached on, with the contact each needs.
+CHANNEL_CONTACTS = {
+    "sms": ("contact_by_sms", "mobile_phone"),
+    "email": ("contact_by_email", "email"),
+    "landline": ("contact_by_landline", "landline_phone"),
+}
+MSG_UNKNOWN_CHANNEL = "Unknown channel {channel!r}: use one of {channels}."
+MERGE_DEPTH = 4  # merges followed when placing a patient in a center (chains are one or two long in practice)
+CAMPAIGN_CHUNK = 2000
+
+
+def patients_for_campaign(*, channel: str | None, centers: Collection[Center] | None) -> Iterator[Patient]:
+    """The patients a communication campaign may address (guide A.6): those who accepted the privacy
+    terms and chose the channel, with the contact it needs on record; without a channel, those
+    reachable on at least one. Records merged away are left out: the record that replaced them stands
+    for them. For some centers, only the patients of those centers (with an appointment or a result
+    there, their own or a merged record's). Ordered by hospital id and read in chunks."""
+    if channel is not None and channel not in CHANNEL_CONTACTS:
+        raise DomainError(INVALID_INPUT, MSG_UNKNOWN_CHANNEL, channel=channel, channels=", ".join(CHANNEL_CONTACTS))
+    reachable = Q()
+    for name in [channel] if channel else list(CHANNEL_CONTACTS):
+        flag, contact = CHANNEL_CONTACTS[name]
+        reachable |= Q(**{flag: True}) & ~Q(**{contact: ""})
+    queryset = Patient.objects.filter(reachable, privacy_accepted=True, merged_into__isnull=True)
+    if centers is not None:
+        centers = list(centers)
+        seen_there = Q()
+        for depth in range(MERGE_DEPTH):
+            via = "merged_patients__" * depth
+            seen_there |= Q(**{f"{via}appointments__resource__location__center__in": centers})
+            seen_there |= Q(**{f"{via}results__center__in": centers})
+        queryset = queryset.filter(pk__in=Patient.objects.filter(seen_there).values("pk"))
+    return queryset.order_by("lid", "pk").iterator(chunk_size=CAMPAIGN_CHUNK)
