@@ -295,7 +295,7 @@ class AppointmentAdmin(ExternalIdReadOnlyMixin, admin.ModelAdmin):
         "=lid",
         "=tid",
         "=patient__lid",
-        "=patient__tid",
+        "=patient__links__tid",
         "patient__id_number",
         "patient__mobile_phone",
         "patient__landline_phone",

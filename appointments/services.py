@@ -5,7 +5,6 @@ renders their errors in its own words.
 """
 
 import datetime as dt
-from collections.abc import Collection
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
@@ -24,7 +23,7 @@ from appointments.models import (
 )
 from appointments.selectors import overlapping_appointment
 from appointments.slots import find_slot
-from centers.models import Center
+from clients.scope import Scope
 from core.errors import CONFLICT, INVALID_INPUT, NOT_FOUND, DomainError
 from patients.models import Patient, PatientData
 from patients.selectors import follow_merges
@@ -141,17 +140,16 @@ def book_appointment(
     start: dt.datetime,
     insurance: Insurance | None,
     patient_data: PatientData,
-    pattern: str,
+    scope: Scope,
     notes: str = "",
     origin: str = Origin.ONLINE,
-    centers: Collection[Center] | None = None,
 ) -> Booking:
-    """Books the slot for the patient tuOtempO describes, identified or registered by the client's
-    patient pattern. Exactly one of any number of simultaneous requests for a slot wins: the
+    """Books the slot for the patient the caller describes, identified or registered by its patient
+    pattern among the patients it may know. Exactly one of any number of simultaneous requests for a slot wins: the
     database refuses the others. The same patient asking again for the slot it holds gets the same
     appointment back. A failed booking leaves nothing behind, not even a patient it registered."""
     take_turn(resource)
-    patient = resolve_patient(data=patient_data, pattern=pattern, centers=centers)
+    patient = resolve_patient(data=patient_data, scope=scope)
     existing = held_by(patient=patient, resource=resource, activity=activity, start=start)
     if existing is not None:
         return Booking(existing, created=False)

@@ -52,6 +52,9 @@ MSG_BAD_SLOT_LID = (
 MSG_BAD_LIMIT = "The number of availabilities asked for must be at least 1."
 MSG_WINDOW_INVERTED = "The search window ends before it starts: check {T.SEARCH_START} and {T.SEARCH_END}."
 MSG_BAND_INVERTED = "{T.LATEST_END:cap} must be later than {T.EARLIEST_START}."
+MSG_WINDOW_TOO_LONG = "The search window spans {days} days: search at most {limit} days at a time."
+MAX_WINDOW_DAYS = 366
+FIRST_YEAR, LAST_YEAR = 1850, 2200
 
 # Appointments are looked up by start (the indexed column); one that started this long before a
 # slot is assumed to be over. Longer blocks belong in absences.
@@ -110,6 +113,8 @@ def parse_slot_lid(value: str) -> SlotKey:
         start = dt.datetime.strptime(stamp, "%Y%m%dT%H%M%S" if len(stamp) == 15 else "%Y%m%dT%H%M")
     except ValueError:
         raise DomainError(INVALID_INPUT, MSG_BAD_SLOT_LID, value=value) from None
+    if not FIRST_YEAR <= start.year <= LAST_YEAR:  # wall-clock arithmetic at the calendar's ends overflows
+        raise DomainError(INVALID_INPUT, MSG_BAD_SLOT_LID, value=value)
     return SlotKey(int(resource_id), int(activity_id), start.replace(tzinfo=dt.UTC))
 
 
@@ -170,6 +175,9 @@ def find_slots(
         raise DomainError(INVALID_INPUT, MSG_WINDOW_INVERTED)
     if min_time is not None and max_time is not None and max_time <= min_time:
         raise DomainError(INVALID_INPUT, MSG_BAND_INVERTED)
+    if (end_day - start_day).days > MAX_WINDOW_DAYS:
+        days = (end_day - start_day).days
+        raise DomainError(INVALID_INPUT, MSG_WINDOW_TOO_LONG, days=days, limit=MAX_WINDOW_DAYS)
     now = now or timezone.now()
 
     offers = _load_offers(activity=activity, resource=resource, insurance=insurance, location=location, centers=centers)
@@ -179,12 +187,16 @@ def find_slots(
     offers = [offer for offer in offers if offer.rules]
     if not offers:
         return []
+    band = (_seconds(min_time), None if max_time is None else _seconds(max_time))
+    # A rule that gives no start inside the daily band gives none on any day: no day is walked for it.
+    offers = [offer for offer in offers if _yields_in_band(offer, band)]
+    if not offers:
+        return []
     zones = {offer.zone for offer in offers}
     first_rule_day, last_rule_day = rule_days
     day = max(start_day, first_rule_day or start_day, min(now.astimezone(zone).date() for zone in zones))
     last_day = min(end_day, last_rule_day or end_day)
     window = (start_day, _seconds(start_time), end_day, None if end_time is None else _seconds(end_time))
-    band = (_seconds(min_time), None if max_time is None else _seconds(max_time))
 
     # Days are walked in growing chunks (1, 2, 4 ... days), two queries each, until enough is found.
     found: list[tuple[int, str, _Offer]] = []
@@ -314,6 +326,15 @@ def _starts(rule_start: int, end_by: int, lowest: int, duration: int, step: int)
     steps_to_lowest = max(0, -(-(lowest - rule_start) // step))  # rounded up
     first = rule_start + steps_to_lowest * step
     return range(first, end_by - duration + 1, step)
+
+
+def _yields_in_band(offer: _Offer, band: tuple) -> bool:
+    low, high = band
+    return any(
+        _starts(rule_start, min(rule_end, 86400 if high is None else high), low, offer.duration, offer.step)
+        for rules in offer.rules.values()
+        for rule_start, rule_end, _from, _to in rules
+    )
 
 
 def _free(candidates: list[tuple[int, str, _Offer]], limit: int) -> list[tuple[int, str, _Offer]]:

@@ -36,11 +36,14 @@ class IntegrationClientAdmin(admin.ModelAdmin):
     """Clients are created, rotated and deactivated through clients.services; the secret is shown only once."""
 
     form = IntegrationClientForm
-    list_display = ("name", "is_active", "patient_pattern", "scope", "created", "secret_rotated")
-    list_filter = ("is_active", "patient_pattern", "centers")
+    list_display = ("name", "is_active", "patient_pattern", "scope", "rate_limit", "created", "secret_rotated")
+    list_filter = ("is_active", "patient_pattern", "all_centers", "centers")
     search_fields = ("name",)
     filter_horizontal = ("centers",)
-    fields = ("name", "is_active", "patient_pattern", "centers", "allowed_ips", "created", "secret_rotated")
+    fields = (
+        "name", "is_active", "patient_pattern", "all_centers", "centers", "allowed_ips", "rate_limit", "created",
+        "secret_rotated",
+    )  # fmt: skip
     readonly_fields = ("created", "secret_rotated")
     actions = ("deactivate_clients", "rotate_secret")
 
@@ -49,12 +52,14 @@ class IntegrationClientAdmin(admin.ModelAdmin):
 
     def get_fields(self, request, obj=None):
         if obj is None:  # a new client is active; the rest is stamped when it is created
-            return ("name", "patient_pattern", "centers", "allowed_ips")
+            return ("name", "patient_pattern", "all_centers", "centers", "allowed_ips")
         return super().get_fields(request, obj)
 
     @admin.display(description="centers")
     def scope(self, obj: IntegrationClient) -> str:
-        return ", ".join(c.lid for c in obj.centers.all()) or "every center"
+        if obj.all_centers:
+            return "every center"
+        return ", ".join(c.lid for c in obj.centers.all()) or "none (sees nothing)"
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -62,7 +67,7 @@ class IntegrationClientAdmin(admin.ModelAdmin):
             return
         client, secret = services.create_integration_client(
             name=obj.name,
-            center_lids=[c.lid for c in form.cleaned_data["centers"]],
+            center_lids=None if obj.all_centers else [c.lid for c in form.cleaned_data["centers"]],
             pattern=obj.patient_pattern,
             allowed_ips=obj.allowed_ips,
         )

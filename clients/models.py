@@ -10,8 +10,13 @@ from centers.models import Center
 
 
 class PatientPattern(models.TextChoices):
-    LID = "lid", "USER_LID (the hospital's patient id)"
-    TID = "tid", "USER_TID (tuOtempO's patient id)"
+    """How a client names patients: the guide's two patterns."""
+
+    LID = "lid", "by the hospital's patient id (USER_LID)"
+    TID = "tid", "by its own patient id (USER_TID)"
+
+
+DEFAULT_RATE_LIMIT = 3000  # calls per minute and client: far above tuOtempO's need, far below an abuse
 
 
 def hash_secret(secret: str) -> str:
@@ -24,8 +29,19 @@ class IntegrationClient(models.Model):
 
     name = models.CharField(max_length=100, unique=True)
     secret_hash = models.CharField(max_length=64, unique=True, editable=False)
+    all_centers = models.BooleanField(
+        "every center",
+        default=False,
+        help_text="The grant of every center, present and future. Without it the client sees only the centers "
+        "listed below, and nothing when none is listed.",
+    )
     centers = models.ManyToManyField(
-        Center, blank=True, related_name="integration_clients", help_text="Leave empty for every center."
+        Center, blank=True, related_name="integration_clients", help_text="The centers this client may use."
+    )
+    rate_limit = models.PositiveIntegerField(
+        "calls per minute",
+        default=DEFAULT_RATE_LIMIT,
+        help_text="Calls beyond this within any minute are refused (THROTTLED, with Retry-After); 0: no limit.",
     )
     patient_pattern = models.CharField(max_length=3, choices=PatientPattern.choices, default=PatientPattern.LID)
     is_active = models.BooleanField(default=True)
@@ -73,14 +89,15 @@ class AuditEntry(models.Model):
         ordering = ["-time"]
         verbose_name_plural = "audit entries"
         indexes = [
-            # Counting recent failed authentications per address and per client name (throttling,
+            # Counting recent failed authentications of an address under a client name (throttling,
             # before every call): partial, so the count reads failures only, not every call.
             models.Index(
-                fields=["remote_addr", "time"], name="audit_failure_address_time", condition=Q(outcome="UNAUTHORIZED")
+                fields=["remote_addr", "client_name", "time"],
+                name="audit_failure_address_name",
+                condition=Q(outcome="UNAUTHORIZED"),
             ),
-            models.Index(
-                fields=["client_name", "time"], name="audit_failure_name_time", condition=Q(outcome="UNAUTHORIZED")
-            ),
+            # Counting a client's calls of the last minute (its rate limit, on every call).
+            models.Index(fields=["client", "time"], name="audit_client_time"),
         ]
 
     def __str__(self) -> str:

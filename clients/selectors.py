@@ -2,42 +2,18 @@
 
 import datetime as dt
 import ipaddress
+import math
 
 from django.conf import settings
-from django.db.models import Q
 from django.utils import timezone
 
-from centers.models import Center
 from clients.addresses import parse_ip
 from clients.models import AuditEntry, IntegrationClient
-from core.errors import FORBIDDEN, NOT_FOUND, THROTTLED, UNAUTHORIZED, DomainError
+from core.errors import THROTTLED, UNAUTHORIZED, DomainError
 
 MSG_THROTTLED = "Too many failed authentications from this address or for this client; retry in {seconds} seconds."
-MSG_CENTER_FORBIDDEN = "{T.CENTER:cap} {lid!r} is not one of the centers this client may use."
-MSG_CENTER_UNKNOWN = "{T.CENTER:cap} {lid!r} does not exist."
-
-
-def client_centers(client: IntegrationClient) -> list[Center] | None:
-    """The client's centers, or None when it may see every center."""
-    centers = list(client.centers.all())
-    return centers or None
-
-
-def centers_of_call(client: IntegrationClient, center_lid: str | None) -> list[Center] | None:
-    """The centers one call of the client spans: the one it names, which must be in its scope, else its
-    whole scope (None: every center)."""
-    scope = client_centers(client)
-    if center_lid is None:
-        return scope
-    if scope is not None:
-        for center in scope:
-            if center.lid == center_lid:
-                return [center]
-        raise DomainError(FORBIDDEN, MSG_CENTER_FORBIDDEN, lid=center_lid)
-    center = Center.objects.filter(lid=center_lid).first()
-    if center is None:
-        raise DomainError(NOT_FOUND, MSG_CENTER_UNKNOWN, lid=center_lid)
-    return [center]
+MSG_RATE = "This client made {limit} calls within the last minute, its limit; retry in {seconds} seconds."
+RATE_WINDOW_SECONDS = 60
 
 
 def address_allowed(client: IntegrationClient, address: str | None) -> bool:
@@ -58,14 +34,29 @@ def address_allowed(client: IntegrationClient, address: str | None) -> bool:
 
 
 def check_not_throttled(*, address: str | None, name: str | None) -> None:
-    """Refuses every attempt from an address, or for a client name, that failed to authenticate
-    too often lately. The failures are counted in the audit log, so every server instance
-    sharing the database sees the same count."""
+    """Refuses the attempts of an address under a client name (or with a bare secret, no name) once that
+    pair failed to authenticate too often lately. Another address, or another name, is not affected, so
+    nobody can lock the real client out. Failures are counted in the audit log, which every server
+    instance shares."""
     window = settings.HIS_AUTH_FAILURE_WINDOW
     since = timezone.now() - dt.timedelta(seconds=window)
-    who = Q(remote_addr=address) if address else Q(pk__in=[])
-    if name:
-        who |= Q(client_name=name)
-    failures = AuditEntry.objects.filter(who, time__gte=since, outcome=UNAUTHORIZED.name)
+    failures = AuditEntry.objects.filter(
+        remote_addr=address, client_name=(name or "")[:100], time__gte=since, outcome=UNAUTHORIZED.name
+    )
     if failures[: settings.HIS_AUTH_FAILURE_LIMIT].count() >= settings.HIS_AUTH_FAILURE_LIMIT:
         raise DomainError(THROTTLED, MSG_THROTTLED, seconds=window, retry_after=window)
+
+
+def check_rate(client: IntegrationClient) -> None:
+    """Refuses a call beyond the client's rate (calls served within the last minute, by every instance:
+    counted in the audit log), saying when the oldest of them leaves the window."""
+    limit = client.rate_limit
+    if not limit:
+        return
+    now = timezone.now()
+    window = dt.timedelta(seconds=RATE_WINDOW_SECONDS)
+    served = AuditEntry.objects.filter(client=client, time__gte=now - window).exclude(outcome=THROTTLED.name)
+    oldest_counted = served.order_by("-time").values_list("time", flat=True)[limit - 1 : limit].first()
+    if oldest_counted is not None:
+        seconds = max(1, math.ceil((oldest_counted + window - now).total_seconds()))
+        raise DomainError(THROTTLED, MSG_RATE, limit=limit, seconds=seconds, retry_after=seconds)

@@ -27,19 +27,22 @@ def check_client_name(*, name: str) -> None:
 
 @transaction.atomic
 def create_integration_client(
-    *, name: str, center_lids: Sequence[str] = (), pattern: str = PatientPattern.LID, allowed_ips: str = ""
+    *, name: str, center_lids: Sequence[str] | None = None, pattern: str = PatientPattern.LID, allowed_ips: str = ""
 ) -> tuple[IntegrationClient, str]:
-    """A new active client and its secret, which is shown this once and stored only hashed."""
+    """A new active client and its secret, which is shown this once and stored only hashed. Without a list
+    of centers it holds the grant of every center; with one, only those centers."""
     check_client_name(name=name)
     if pattern not in PatientPattern.values:
         raise DomainError(INVALID_INPUT, MSG_BAD_PATTERN, pattern=pattern)
     if IntegrationClient.objects.filter(name=name).exists():
         raise DomainError(CONFLICT, MSG_NAME_TAKEN, name=name)
-    centers = list(Center.objects.filter(lid__in=center_lids))
-    missing = sorted(set(center_lids) - {c.lid for c in centers})
+    centers = list(Center.objects.filter(lid__in=center_lids or ()))
+    missing = sorted(set(center_lids or ()) - {c.lid for c in centers})
     if missing:
         raise DomainError(NOT_FOUND, MSG_UNKNOWN_CENTERS, lids=", ".join(missing))
-    client = IntegrationClient(name=name, patient_pattern=pattern, allowed_ips=allowed_ips)
+    client = IntegrationClient(
+        name=name, patient_pattern=pattern, allowed_ips=allowed_ips, all_centers=center_lids is None
+    )
     secret = client.set_new_secret()
     client.save()
     client.centers.set(centers)

@@ -1,15 +1,28 @@
 """Abstract model pieces shared by the domain apps (no tables of their own)."""
 
-from django.db import models, transaction
+import re
+import secrets
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, models, transaction
+
+MSG_SERVER_ID = "Ids of the form {example} are given by the hospital's system: leave the id empty, or type another."
 
 
 class ExternalIdMixin(models.Model):
-    """Gives a row whose `lid` was left empty an id derived from its primary key, once inserted."""
+    """Gives a row whose `lid` was left empty an id made by the server: the prefix and its primary key
+    ("A1234"). An id typed by hand may not have that form, and if one does anyway (typed in before this
+    rule, or written by a script), the server's id gets a suffix instead of failing."""
 
     LID_PREFIX = ""
 
     class Meta:
         abstract = True
+
+    def clean(self):
+        super().clean()
+        if self._state.adding and self.lid and re.fullmatch(rf"{re.escape(self.LID_PREFIX)}\d+", self.lid):
+            raise ValidationError({"lid": MSG_SERVER_ID.format(example=f"{self.LID_PREFIX}123")})
 
     def save(self, *args, **kwargs):
         if self.lid:
@@ -18,5 +31,12 @@ class ExternalIdMixin(models.Model):
         # needed for that (the caller's own savepoint, if any, covers both).
         with transaction.atomic(savepoint=False):
             super().save(*args, **kwargs)
-            self.lid = f"{self.LID_PREFIX}{self.pk}"
-            type(self).objects.filter(pk=self.pk).update(lid=self.lid)
+            lid = f"{self.LID_PREFIX}{self.pk}"
+            for _ in range(5):
+                try:
+                    with transaction.atomic():
+                        type(self).objects.filter(pk=self.pk).update(lid=lid)
+                    break
+                except IntegrityError:
+                    lid = f"{self.LID_PREFIX}{self.pk}-{secrets.token_hex(3)}"  # that id was typed by hand
+            self.lid = lid

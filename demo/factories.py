@@ -150,7 +150,6 @@ class PatientFactory(factory.django.DjangoModelFactory):
         model = Patient
 
     lid = factory.Sequence(lambda n: f"P{n + 1}")
-    tid = None
     first_name = factory.Faker("first_name", locale="es_ES")
     second_name = factory.Faker("last_name", locale="es_ES")
     third_name = factory.Faker("last_name", locale="es_ES")

@@ -600,7 +600,7 @@ def _grouped(digits: str, sizes: tuple[int, ...]) -> str:
 
 def _build_patients(seed: int) -> list[Patient]:
     rng = random.Random(f"{seed}:patients")
-    patients, id_numbers, tids = [], set(), set()
+    patients, id_numbers = [], set()
     for n in range(1, PATIENT_COUNT + 1):
         center = rng.choices(["MAD", "LPA", "MIL"], weights=[60, 30, 10])[0]
         italian = center == "MIL" or rng.random() < 0.08
@@ -630,15 +630,8 @@ def _build_patients(seed: int) -> list[Patient]:
         if rng.random() < 0.85:
             local = normalise_name(first, second).replace(" ", ".")
             email = f"{local}{n}@{rng.choice(['example.com', 'example.org', 'example.net'])}"
-        tid = None
-        if rng.random() < 0.3:
-            tid = str(rng.randrange(900_000_000, 1_000_000_000))
-            while tid in tids:
-                tid = str(rng.randrange(900_000_000, 1_000_000_000))
-            tids.add(tid)
         patient = PatientFactory.build(
             lid=f"{PATIENT_PREFIX}{n:04d}",
-            tid=tid,
             first_name=first,
             second_name=second,
             third_name=third,

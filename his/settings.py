@@ -5,6 +5,7 @@ message naming the variable when its value cannot be used. Nothing here is secre
 machine-specific; see README.md for the list of variables.
 """
 
+import datetime
 import ipaddress
 import os
 import secrets
@@ -170,6 +171,7 @@ INSTALLED_APPS = [
     "core",
     "centers",
     "clients",
+    "axes",
     "patients",
     "appointments",
     "results",
@@ -188,6 +190,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "his.urls"
@@ -208,7 +211,17 @@ TEMPLATES = [
     },
 ]
 
-AUTHENTICATION_BACKENDS = ["clients.backends.ThrottledModelBackend"]
+# The admin's login: django-axes refuses an address for a user name after HIS_AUTH_FAILURE_LIMIT failures
+# within HIS_AUTH_FAILURE_WINDOW seconds (counted in the database every instance shares), as the
+# webservices do for a client name; another address, or the right password from it, is not affected.
+AUTHENTICATION_BACKENDS = ["clients.backends.LockoutBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = HIS_AUTH_FAILURE_LIMIT
+AXES_COOLOFF_TIME = datetime.timedelta(seconds=HIS_AUTH_FAILURE_WINDOW)
+AXES_LOCKOUT_PARAMETERS = [["ip_address", "username"]]
+AXES_CLIENT_IP_CALLABLE = "clients.addresses.client_address"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+AXES_ENABLE_ADMIN = False  # refusals are in the audit log; a lock-out ends by itself (or: manage.py axes_reset)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -223,6 +236,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+# Messages can carry a new client's secret: kept in the session on the server, never in a cookie.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 SESSION_COOKIE_SECURE = HIS_HTTPS
 CSRF_COOKIE_SECURE = HIS_HTTPS
 SECURE_SSL_REDIRECT = HIS_HTTPS and env_bool("HIS_SSL_REDIRECT", True)

@@ -1,13 +1,32 @@
-"""The desk's admin of patients: found by id, name, ID number or any phone as typed."""
+"""The desk's admin of patients: found by id, name, ID number or any phone as typed; merged through the
+merge service; possible duplicates compared side by side, then merged or dismissed."""
 
 import re
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import F, Q, Value
 from django.db.models.functions import Replace
+from django.utils.html import format_html, format_html_join
 
 from core.admin import ExternalIdReadOnlyMixin
-from patients.models import Patient, normalise_phone
+from core.errors import DomainError
+from patients.models import DuplicateStatus, Patient, PatientLink, PossibleDuplicate, normalise_phone
+from patients.services import dismiss_duplicate, merge_patients
+
+MSG_MERGED = "{count} pair(s) merged: the newer record now leads to the existing one."
+MSG_DISMISSED = "{count} pair(s) marked as two different people."
+COMPARED = (
+    ("lid", "Patient no."),
+    ("first_name", "First name"),
+    ("second_name", "First surname"),
+    ("third_name", "Second surname"),
+    ("id_number", "ID number"),
+    ("date_of_birth", "Date of birth"),
+    ("mobile_phone", "Mobile phone"),
+    ("landline_phone", "Landline"),
+    ("email", "E-mail"),
+    ("created", "Registered"),
+)
 
 PHONE_TERM = re.compile(r"^[\d\s+\-./()]+$")
 PHONE_NOISE = (" ", "-", ".", "/", "(", ")", "+")
@@ -20,14 +39,28 @@ def digits_only(field: str):
     return expression
 
 
+class PatientLinkInline(admin.TabularInline):
+    """tuOtempO's own ids of the patient, one per integration client: made by bookings, never typed."""
+
+    model = PatientLink
+    extra = 0
+    fields = ("client", "tid", "created")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Patient)
 class PatientAdmin(ExternalIdReadOnlyMixin, admin.ModelAdmin):
-    list_display = ("lid", "tid", "full_name", "id_number", "date_of_birth", "mobile_phone", "landline_phone")
+    list_display = ("lid", "full_name", "id_number", "date_of_birth", "mobile_phone", "landline_phone")
     list_filter = ("gender", "privacy_accepted")
+    inlines = (PatientLinkInline,)
     # Names are matched on each word; phones also as digits only (see get_search_results).
     search_fields = (
         "=lid",
-        "=tid",
+        "=links__tid",
         "id_number",
         "name_key",
         "first_name",
@@ -41,7 +74,7 @@ class PatientAdmin(ExternalIdReadOnlyMixin, admin.ModelAdmin):
     readonly_fields = ("created", "modified")
     show_full_result_count = False  # no COUNT(*) over every patient on each page
     fieldsets = (
-        (None, {"fields": ("lid", "tid", "first_name", "second_name", "third_name", "id_number", "date_of_birth")}),
+        (None, {"fields": ("lid", "first_name", "second_name", "third_name", "id_number", "date_of_birth")}),
         ("Contact", {"fields": ("mobile_phone", "landline_phone", "work_phone", "email", "zip_code", "language")}),
         (
             "Consent and preferences",
@@ -67,3 +100,62 @@ class PatientAdmin(ExternalIdReadOnlyMixin, admin.ModelAdmin):
             )
             result = result | queryset.filter(pk__in=by_phone.values("pk"))
         return result, may_have_duplicates
+
+    def save_model(self, request, obj, form, change):
+        into = obj.merged_into
+        if change and "merged_into" in form.changed_data and into is not None:
+            # A merge is more than a field: the merge service moves what hangs on the record.
+            obj.merged_into = Patient.objects.get(pk=obj.pk).merged_into
+            super().save_model(request, obj, form, change)
+            try:
+                merge_patients(duplicate=obj, into=into)
+            except DomainError as error:
+                self.message_user(request, error.message, messages.ERROR)
+            return
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(PossibleDuplicate)
+class PossibleDuplicateAdmin(admin.ModelAdmin):
+    """Records that may be one person, for the desk to compare, then merge or dismiss."""
+
+    list_display = ("patient", "other", "reason", "status", "created")
+    list_filter = ("status", "reason")
+    list_select_related = ("patient", "other")
+    search_fields = ("=patient__lid", "=other__lid", "patient__name_key", "other__name_key")
+    fields = ("comparison", "reason", "status", "created", "decided")
+    readonly_fields = fields
+    actions = ("merge", "dismiss")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="side by side")
+    def comparison(self, obj: PossibleDuplicate):
+        rows = format_html_join(
+            "",
+            "<tr><th>{}</th><td>{}</td><td>{}</td></tr>",
+            ((label, getattr(obj.patient, f) or "-", getattr(obj.other, f) or "-") for f, label in COMPARED),
+        )
+        return format_html("<table><tr><th></th><th>newer record</th><th>existing record</th></tr>{}</table>", rows)
+
+    @admin.action(description="Same person: merge the newer record into the existing one")
+    def merge(self, request, queryset):
+        count = 0
+        for pair in queryset.filter(status=DuplicateStatus.OPEN).select_related("patient", "other"):
+            try:
+                merge_patients(duplicate=pair.patient, into=pair.other)
+                count += 1
+            except DomainError as error:
+                self.message_user(request, f"{pair}: {error.message}", messages.ERROR)
+        self.message_user(request, MSG_MERGED.format(count=count), messages.SUCCESS)
+
+    @admin.action(description="Not the same person: dismiss")
+    def dismiss(self, request, queryset):
+        pairs = list(queryset.filter(status=DuplicateStatus.OPEN))
+        for pair in pairs:
+            dismiss_duplicate(pair=pair)
+        self.message_user(request, MSG_DISMISSED.format(count=len(pairs)), messages.SUCCESS)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.db import models
 from django.db.models import F, Q
 
+from clients.models import IntegrationClient
 from core.models import ExternalIdMixin
 
 
@@ -65,7 +66,6 @@ class Patient(ExternalIdMixin):
     LID_PREFIX = "P"
 
     lid = models.CharField("USER_LID", max_length=50, unique=True, null=True, blank=True)
-    tid = models.CharField("USER_TID", max_length=50, unique=True, null=True, blank=True)
     first_name = models.CharField(max_length=50, blank=True)
     second_name = models.CharField(max_length=50, blank=True)
     third_name = models.CharField(max_length=50, blank=True)
@@ -118,8 +118,6 @@ class Patient(ExternalIdMixin):
         """Sets the matching keys from the names and ID number; bulk inserts must call it themselves."""
         self.name_key = normalise_name(self.first_name, self.second_name, self.third_name)
         self.id_key = normalise_id_number(self.id_number)
-        if not self.tid:
-            self.tid = None
 
     def save(self, *args, **kwargs):
         self.derive_keys()
@@ -129,3 +127,55 @@ class Patient(ExternalIdMixin):
             derived |= {"id_key"} if "id_number" in update_fields else set()
             kwargs["update_fields"] = set(update_fields) | derived
         return super().save(*args, **kwargs)
+
+
+class PatientLink(models.Model):
+    """A tuOtempO instance's own id for a patient (USER_TID). Each instance numbers its users itself, so
+    an id means something only together with the integration client that sent it."""
+
+    client = models.ForeignKey(IntegrationClient, on_delete=models.CASCADE, related_name="patient_links")
+    tid = models.CharField("USER_TID", max_length=50)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="links")
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "tuOtempO id"
+        constraints = [
+            models.UniqueConstraint(fields=["client", "tid"], name="patient_link_tid_per_client"),
+            # One account of an instance per patient record: a second id of the same client registers a new
+            # record, which the desk may merge.
+            models.UniqueConstraint(fields=["client", "patient"], name="patient_link_one_per_client"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client}: {self.tid}"
+
+
+class DuplicateStatus(models.TextChoices):
+    OPEN = "OPEN", "to review"
+    MERGED = "MERGED", "merged"
+    DISMISSED = "DISMISSED", "not the same person"
+
+
+class PossibleDuplicate(models.Model):
+    """Two records that may be one person, left apart because matching could not decide (a probable match
+    outside the caller's centers, or several): for the desk to compare, then merge or dismiss."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="possible_duplicates")
+    other = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=200)
+    status = models.CharField(max_length=10, choices=DuplicateStatus.choices, default=DuplicateStatus.OPEN)
+    created = models.DateTimeField(auto_now_add=True)
+    decided = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "other"], name="possible_duplicate_pair"),
+            models.CheckConstraint(condition=~Q(patient=F("other")), name="possible_duplicate_two_records"),
+            models.CheckConstraint(condition=Q(status__in=DuplicateStatus.values), name="possible_duplicate_status"),
+        ]
+        indexes = [models.Index(fields=["status", "created"], name="possible_duplicate_to_review")]
+
+    def __str__(self) -> str:
+        return f"{self.patient.lid} ~ {self.other.lid}"

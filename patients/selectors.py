@@ -6,11 +6,12 @@ a merged record leads to the surviving one, and merged records are never matched
 
 from collections.abc import Collection, Iterator
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from centers.models import Center
+from clients.scope import Scope
 from core.errors import CONFLICT, INVALID_INPUT, NOT_FOUND, DomainError, Term
-from patients.models import Patient, PatientData, normalise_id_number, normalise_phone
+from patients.models import Patient, PatientData, PatientLink, normalise_id_number, normalise_phone
 
 PATTERN_LID = "lid"
 PATTERN_TID = "tid"
@@ -45,14 +46,27 @@ def patient_family(patient: Patient) -> list[int]:
     return ids
 
 
+MERGE_DEPTH = 4  # records merged into a patient that still place it in a center (merges flatten chains)
+
+
+def patients_known_in(centers: Collection[Center]) -> QuerySet[Patient]:
+    """The patients a caller limited to these centers may know: those with an appointment or a result
+    there, their own or a record's merged into them."""
+    centers = list(centers)
+    seen_there = Q()
+    for depth in range(MERGE_DEPTH):
+        via = "merged_patients__" * depth
+        seen_there |= Q(**{f"{via}appointments__resource__location__center__in": centers})
+        seen_there |= Q(**{f"{via}results__center__in": centers})
+    return Patient.objects.filter(pk__in=Patient.objects.filter(seen_there).values("pk"))
+
+
 def patient_in_scope(*, patient: Patient, centers: Collection[Center] | None) -> bool:
-    """Whether a caller limited to some centers may know this patient: one with an appointment or a
-    result there (theirs or a merged record's). A caller of every center knows every patient."""
+    """Whether a caller limited to some centers may know this patient (see patients_known_in). A caller
+    of every center knows every patient."""
     if centers is None:
         return True
-    centers = list(centers)
-    seen_there = Q(appointments__resource__location__center__in=centers) | Q(results__center__in=centers)
-    return Patient.objects.filter(pk__in=patient_family(patient)).filter(seen_there).exists()
+    return patients_known_in(centers).filter(pk=follow_merges(patient).pk).exists()
 
 
 def patient_by_lid(lid: str | None) -> Patient | None:
@@ -63,12 +77,23 @@ def patient_by_lid(lid: str | None) -> Patient | None:
     return follow_merges(patient) if patient else None
 
 
-def patient_by_tid(tid: str | None) -> Patient | None:
-    """The patient a tuOtempO id was linked to, followed through merges; None when no patient has it."""
-    if not tid:
+def patient_by_tid(tid: str | None, *, scope: Scope) -> Patient | None:
+    """The patient the caller linked its own id to, followed through merges; None when it linked none.
+    The same id sent by another integration client names another link."""
+    if not tid or scope.client is None:
         return None
-    patient = Patient.objects.filter(tid=tid).first()
-    return follow_merges(patient) if patient else None
+    link = PatientLink.objects.filter(client=scope.client, tid=tid).select_related("patient").first()
+    return follow_merges(link.patient) if link else None
+
+
+def linked_tid(*, patient: Patient, scope: Scope) -> str | None:
+    """The caller's own id for the patient (on the patient or a record merged into it), if it linked one.
+    Only callers of the tid pattern link ids."""
+    if scope.client is None or scope.pattern != PATTERN_TID:
+        return None
+    links = PatientLink.objects.filter(client=scope.client, patient__in=patient_family(patient))
+    own = sorted(links, key=lambda link: link.patient_id != patient.pk)  # the patient's own link first
+    return own[0].tid if own else None
 
 
 def check_pattern(*, pattern: str, lid: str | None, tid: str | None) -> None:
@@ -80,31 +105,32 @@ def check_pattern(*, pattern: str, lid: str | None, tid: str | None) -> None:
         raise DomainError(INVALID_INPUT, MSG_WRONG_PATTERN, expected=PATTERN_TERMS[pattern], given=PATTERN_TERMS[given])
 
 
-def named_patient(
-    *, pattern: str, lid: str | None, tid: str | None, centers: Collection[Center] | None, required: bool
-) -> Patient | None:
+def named_patient(*, scope: Scope, lid: str | None, tid: str | None, required: bool) -> Patient | None:
     """The patient a caller names by its patient pattern, followed through merges. A patient the caller
     may not know (outside its centers) gets the same answer as an unknown one."""
-    check_pattern(pattern=pattern, lid=lid, tid=tid)
-    value = tid if pattern == PATTERN_TID else lid
+    check_pattern(pattern=scope.pattern, lid=lid, tid=tid)
+    value = tid if scope.pattern == PATTERN_TID else lid
     if not value:
         if required:
-            raise DomainError(INVALID_INPUT, MSG_PATIENT_REQUIRED, what=PATTERN_TERMS[pattern])
+            raise DomainError(INVALID_INPUT, MSG_PATIENT_REQUIRED, what=PATTERN_TERMS[scope.pattern])
         return None
-    patient = patient_by_tid(value) if pattern == PATTERN_TID else patient_by_lid(value)
-    if patient is None or not patient_in_scope(patient=patient, centers=centers):
-        raise DomainError(NOT_FOUND, MSG_UNKNOWN_PATIENT, what=PATTERN_TERMS[pattern], lid=value)
+    patient = patient_by_tid(value, scope=scope) if scope.pattern == PATTERN_TID else patient_by_lid(value)
+    if patient is None or not patient_in_scope(patient=patient, centers=scope.centers):
+        raise DomainError(NOT_FOUND, MSG_UNKNOWN_PATIENT, what=PATTERN_TERMS[scope.pattern], lid=value)
     return patient
 
 
-def matching_patients(*, data: PatientData) -> list[Patient]:
-    """The patients (not merged away) that what was sent identifies: those with the same ID number
-    when any has it, else those with the same full name, date of birth and mobile phone or email.
-    At most two are returned: two already means the data is ambiguous."""
+def matching_patients(*, data: PatientData, centers: Collection[Center] | None = None) -> list[Patient]:
+    """The patients (not merged away, and known in those centers when some are given) that what was sent
+    identifies: those with the same ID number when any has it, else those with the same full name, date
+    of birth and mobile phone or email. At most two are returned: two already means the data is ambiguous."""
+    candidates = Patient.objects.filter(merged_into__isnull=True)
+    if centers is not None:
+        candidates = candidates & patients_known_in(centers)
     id_key = normalise_id_number(data.id_number)
     if id_key:
         # An ID number is decisive: when any patient has it, the name is not searched.
-        by_id = list(Patient.objects.filter(id_key=id_key, merged_into__isnull=True).order_by("pk")[:2])
+        by_id = list(candidates.filter(id_key=id_key).order_by("pk")[:2])
         if by_id:
             return by_id
 
@@ -112,9 +138,7 @@ def matching_patients(*, data: PatientData) -> list[Patient]:
     email = data.email.strip().lower()
     if not data.name_key or data.date_of_birth is None or not (mobile or email):
         return []
-    same_name_and_birth = Patient.objects.filter(
-        name_key=data.name_key, date_of_birth=data.date_of_birth, merged_into__isnull=True
-    ).order_by("pk")
+    same_name_and_birth = candidates.filter(name_key=data.name_key, date_of_birth=data.date_of_birth).order_by("pk")
     matches = []
     for patient in same_name_and_birth:
         same_mobile = bool(mobile) and normalise_phone(patient.mobile_phone) == mobile
@@ -135,7 +159,6 @@ CHANNEL_CONTACTS = {
     "landline": ("contact_by_landline", "landline_phone"),
 }
 MSG_UNKNOWN_CHANNEL = "Unknown channel {channel!r}: use one of {channels}."
-MERGE_DEPTH = 4  # merges followed when placing a patient in a center (chains are one or two long in practice)
 CAMPAIGN_CHUNK = 2000
 
 
@@ -153,11 +176,5 @@ def patients_for_campaign(*, channel: str | None, centers: Collection[Center] | 
         reachable |= Q(**{flag: True}) & ~Q(**{contact: ""})
     queryset = Patient.objects.filter(reachable, privacy_accepted=True, merged_into__isnull=True)
     if centers is not None:
-        centers = list(centers)
-        seen_there = Q()
-        for depth in range(MERGE_DEPTH):
-            via = "merged_patients__" * depth
-            seen_there |= Q(**{f"{via}appointments__resource__location__center__in": centers})
-            seen_there |= Q(**{f"{via}results__center__in": centers})
-        queryset = queryset.filter(pk__in=Patient.objects.filter(seen_there).values("pk"))
+        queryset = queryset & patients_known_in(centers)
     return queryset.order_by("lid", "pk").iterator(chunk_size=CAMPAIGN_CHUNK)

@@ -1,27 +1,38 @@
-"""Who is booking: finds the hospital's patient for what a caller sent with a booking, or registers one.
+"""Who is booking: finds the hospital's patient for what a caller sent with a booking, or registers one;
+and the desk's merges of two records of one person.
 
 The guide's two patterns (each integration client uses one):
 - `lid`: the caller names the patient by the hospital's id, which it does not have for a new patient. An
-  unknown hospital id (e.g. deleted at the hospital) is searched for as a new patient, and so is, for a
-  caller limited to some centers, the id of a patient with no history there.
-- `tid`: the caller names the patient by its own id (tuOtempO's), which the hospital stores on the patient.
+  unknown hospital id (e.g. deleted at the hospital) is searched for as a new patient, and so is the id
+  of a patient the caller may not know (no history in its centers).
+- `tid`: the caller names the patient by its own id, which the hospital keeps as a link (client, id) ->
+  patient: each tuOtempO instance numbers its users itself.
 
-A patient without a known id is matched, never guessed: the same ID number, else the same full name,
-date of birth and mobile phone or email. Exactly one candidate is used; none, or several (ambiguous),
-means a new patient is registered. Patients merged away at the hospital are never candidates, and a
-known id of a merged patient leads to the record that replaced it.
+A patient without a known id is matched, never guessed, and only among the patients the caller may
+know (section 4 of the contract): the same ID number, else the same full name, date of birth and
+mobile phone or email. Exactly one candidate is used; none, or several, means a new patient is
+registered. A probable match the caller may not know (another center's patient), or several, is
+recorded as a possible duplicate for the desk to review: the caller never reaches that record.
 """
 
-from collections.abc import Collection
-
 from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
-from centers.models import Center
-from core.errors import INVALID_INPUT, DomainError
-from patients.models import Gender, Patient, PatientData, normalise_id_number
+from clients.scope import Scope
+from core.errors import CONFLICT, INVALID_INPUT, DomainError
+from patients.models import (
+    DuplicateStatus,
+    Gender,
+    Patient,
+    PatientData,
+    PatientLink,
+    PossibleDuplicate,
+    normalise_id_number,
+)
 from patients.selectors import (
     PATTERN_TID,
     check_pattern,
+    follow_merges,
     matching_patients,
     patient_by_lid,
     patient_by_tid,
@@ -34,6 +45,9 @@ MSG_NAME_REQUIRED = (
     "a new patient (with {T.DATE_OF_BIRTH}, {T.MOBILE_PHONE}, {T.EMAIL} and {T.ID_NUMBER} when known)."
 )
 MSG_BAD_GENDER = "{T.GENDER:cap} must be M, F or empty, not {value!r}."
+MSG_MERGE_SAME = "A record cannot be merged into itself (or into a record already merged into it)."
+REASON_ELSEWHERE = "probable match known only in other centers"
+REASON_AMBIGUOUS = "several records match"
 
 # Contact fields filled from what the caller sent when the hospital's record has them empty.
 FILLABLE_FIELDS = ("mobile_phone", "landline_phone", "email", "id_number", "date_of_birth", "gender")
@@ -48,14 +62,14 @@ def gender_of(value: str) -> str:
 
 
 @transaction.atomic
-def resolve_patient(*, data: PatientData, pattern: str, centers: Collection[Center] | None = None) -> Patient:
-    """The hospital's patient for a booking: the one its hospital id (pattern `lid`) or tuOtempO id
-    (pattern `tid`) names, followed through merges; otherwise the single patient matching the ID
-    number, or the name, date of birth and mobile phone or email; otherwise a new patient registered
-    with what was sent, with a hospital id of its own (an unknown hospital id sent is not reused: the
-    hospital assigns its ids). Under `tid` the TID is linked to the matched patient, unless that
-    patient already carries another TID: then a new patient is registered with it, since one TID
-    names one tuOtempO account and overwriting would take the patient away from the other account.
+def resolve_patient(*, data: PatientData, scope: Scope) -> Patient:
+    """The hospital's patient for a booking: the one the caller's hospital id (pattern `lid`) or own id
+    (pattern `tid`) names, followed through merges, if the caller may know it; otherwise the single
+    patient it may know that matches the ID number, or the name, date of birth and mobile phone or
+    email; otherwise a new patient registered with what was sent, with a hospital id of its own (an
+    unknown hospital id sent is not reused: the hospital assigns its ids). Under `tid` the caller's id
+    is linked to the patient used, unless the caller already linked another id to it: then a new
+    patient is registered, since one id names one account of the caller.
 
     Empty contact fields of an existing patient (mobile, landline, email, ID number, date of birth,
     gender) are filled from what was sent; values the hospital holds are never overwritten.
@@ -63,13 +77,55 @@ def resolve_patient(*, data: PatientData, pattern: str, centers: Collection[Cent
     Call it inside the booking transaction, so that a refused booking registers no patient; it is
     atomic on its own too.
     """
-    check_pattern(pattern=pattern, lid=data.lid, tid=data.tid)
+    check_pattern(pattern=scope.pattern, lid=data.lid, tid=data.tid)
     gender_of(data.gender)
-    if pattern == PATTERN_TID:
+    if scope.pattern == PATTERN_TID:
         if not data.tid:
             raise DomainError(INVALID_INPUT, MSG_TID_REQUIRED)
-        return _resolve_by_tid(data=data)
-    return _resolve_by_lid(data=data, centers=centers)
+        return _resolve_by_tid(data=data, scope=scope)
+    patient = patient_by_lid(data.lid)
+    if patient is not None and patient_in_scope(patient=patient, centers=scope.centers):
+        return _fill_empty_fields(patient=patient, data=data)
+    # Unknown, or a patient of other centers, which does not exist for this caller: matched as new.
+    return _match_or_register(data=data, scope=scope)
+
+
+def _resolve_by_tid(*, data: PatientData, scope: Scope) -> Patient:
+    patient = patient_by_tid(data.tid, scope=scope)
+    if patient is not None:
+        return _fill_empty_fields(patient=patient, data=data)
+    try:
+        with transaction.atomic():
+            patient = _match_or_register(data=data, scope=scope)
+            PatientLink.objects.create(client=scope.client, tid=data.tid, patient=patient)
+            return patient
+    except IntegrityError:
+        pass
+    # The caller already linked another id to that patient (a second account of the same person), or a
+    # simultaneous booking linked this id first.
+    patient = patient_by_tid(data.tid, scope=scope)
+    if patient is not None:
+        return _fill_empty_fields(patient=patient, data=data)
+    patient = _register(data=data)
+    PatientLink.objects.create(client=scope.client, tid=data.tid, patient=patient)
+    return patient
+
+
+def _match_or_register(*, data: PatientData, scope: Scope) -> Patient:
+    _wait_for_same_person(data)
+    matches = matching_patients(data=data, centers=scope.centers)
+    if len(matches) == 1:
+        return _fill_empty_fields(patient=matches[0], data=data)
+    if matches:
+        reason, others = REASON_AMBIGUOUS, matches
+    elif scope.centers is not None:
+        reason, others = REASON_ELSEWHERE, matching_patients(data=data)
+    else:
+        reason, others = "", []
+    patient = _register(data=data)
+    for other in others:
+        PossibleDuplicate.objects.create(patient=patient, other=other, reason=reason)
+    return patient
 
 
 def _wait_for_same_person(data: PatientData) -> None:
@@ -83,57 +139,11 @@ def _wait_for_same_person(data: PatientData) -> None:
         cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"patient:{identity}"])
 
 
-def _resolve_by_lid(*, data: PatientData, centers: Collection[Center] | None) -> Patient:
-    patient = patient_by_lid(data.lid)
-    if patient is not None and not patient_in_scope(patient=patient, centers=centers):
-        patient = None  # a patient of other centers does not exist for this client: match as new
-    if patient is None:
-        _wait_for_same_person(data)
-        matches = matching_patients(data=data)
-        if len(matches) != 1:
-            return _register(data=data, tid=None)
-        patient = matches[0]
-    return _fill_empty_fields(patient=patient, data=data)
-
-
-def _resolve_by_tid(*, data: PatientData) -> Patient:
-    patient = patient_by_tid(data.tid)
-    if patient is not None:
-        return _fill_empty_fields(patient=patient, data=data)
-    _wait_for_same_person(data)
-    matches = matching_patients(data=data)
-    if len(matches) == 1 and _link_tid(patient=matches[0], tid=data.tid):
-        return _fill_empty_fields(patient=matches[0], data=data)
-    try:
-        with transaction.atomic():
-            return _register(data=data, tid=data.tid)
-    except IntegrityError:
-        # A simultaneous booking registered this TID first: that patient is the one.
-        patient = patient_by_tid(data.tid)
-        if patient is None:
-            raise
-        return _fill_empty_fields(patient=patient, data=data)
-
-
-def _link_tid(*, patient: Patient, tid: str) -> bool:
-    """Stores the TID on a patient that has none; False when the patient already has one."""
-    try:
-        with transaction.atomic():
-            # Conditional, so that a TID linked meanwhile by another booking is never overwritten.
-            linked = Patient.objects.filter(pk=patient.pk, tid__isnull=True).update(tid=tid)
-    except IntegrityError:
-        return False  # the TID was registered meanwhile on another patient: the caller re-reads it
-    if linked:
-        patient.tid = tid
-    return bool(linked)
-
-
-def _register(*, data: PatientData, tid: str | None) -> Patient:
+def _register(*, data: PatientData) -> Patient:
     if not (data.first_name.strip() or data.second_name.strip()):
         raise DomainError(INVALID_INPUT, MSG_NAME_REQUIRED)
     patient = Patient(
         lid=None,  # the hospital's own id, "P<pk>"
-        tid=tid,
         first_name=data.first_name.strip(),
         second_name=data.second_name.strip(),
         third_name=data.third_name.strip(),
@@ -160,3 +170,42 @@ def _fill_empty_fields(*, patient: Patient, data: PatientData) -> Patient:
     if changed:
         patient.save(update_fields=[*changed, "modified"])
     return patient
+
+
+@transaction.atomic
+def merge_patients(*, duplicate: Patient, into: Patient) -> Patient:
+    """Makes `duplicate` a record of the patient `into` (the desk found they are one person): its ids
+    keep working and lead to the surviving record, its appointments and results are listed with the
+    survivor's, and the survivor's empty contact fields are filled from it. Records merged into the
+    duplicate move to the survivor, so chains stay one step long. Open possible-duplicate pairs of the
+    two are settled."""
+    survivor = follow_merges(into)
+    duplicate = follow_merges(duplicate)
+    if survivor.pk == duplicate.pk:
+        raise DomainError(CONFLICT, MSG_MERGE_SAME)
+    Patient.objects.filter(merged_into=duplicate).update(merged_into=survivor)
+    duplicate.merged_into = survivor
+    duplicate.save(update_fields=["merged_into", "modified"])
+    known = PatientData(
+        mobile_phone=duplicate.mobile_phone,
+        landline_phone=duplicate.landline_phone,
+        email=duplicate.email,
+        id_number=duplicate.id_number,
+        date_of_birth=duplicate.date_of_birth,
+        gender=duplicate.gender,
+    )
+    _fill_empty_fields(patient=survivor, data=known)
+    pairs = PossibleDuplicate.objects.filter(status=DuplicateStatus.OPEN)
+    pairs.filter(patient__in=[duplicate, survivor], other__in=[duplicate, survivor]).update(
+        status=DuplicateStatus.MERGED, decided=timezone.now()
+    )
+    return survivor
+
+
+@transaction.atomic
+def dismiss_duplicate(*, pair: PossibleDuplicate) -> PossibleDuplicate:
+    """Records that the two records are two people: the pair is no longer shown for review."""
+    if pair.status == DuplicateStatus.OPEN:
+        pair.status, pair.decided = DuplicateStatus.DISMISSED, timezone.now()
+        pair.save(update_fields=["status", "decided"])
+    return pair

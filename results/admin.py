@@ -81,7 +81,7 @@ class MedicalResultAdmin(ExternalIdReadOnlyMixin, admin.ModelAdmin):
     list_display = ("lid", "code", "filename", "patient", "center", "status", "size", "created")
     list_filter = ("status", "center", "file_type", "created")
     list_select_related = ("patient", "center")
-    search_fields = ("=lid", "code", "filename", "=patient__lid", "=patient__tid", "patient__id_number")
+    search_fields = ("=lid", "code", "filename", "=patient__lid", "=patient__links__tid", "patient__id_number")
     autocomplete_fields = ("patient",)
     date_hierarchy = "created"
     show_full_result_count = False

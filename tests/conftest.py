@@ -50,9 +50,9 @@ def make_client(db):
     from clients.services import create_integration_client
     from tests.surfaces import Credentials
 
-    def make(name="tuotempo", centers=(), pattern="lid", allowed_ips=""):
+    def make(name="tuotempo", centers=None, pattern="lid", allowed_ips=""):
         client, secret = create_integration_client(
-            name=name, center_lids=list(centers), pattern=pattern, allowed_ips=allowed_ips
+            name=name, center_lids=None if centers is None else list(centers), pattern=pattern, allowed_ips=allowed_ips
         )
         return Credentials(client.name, secret)
 

@@ -16,7 +16,7 @@ from django.http import HttpRequest
 
 from centers.models import Center
 from clients.models import IntegrationClient
-from clients.selectors import centers_of_call
+from clients.scope import scope_of
 from core.errors import INVALID_INPUT, SERVICE_UNAVAILABLE, DomainError
 from tuotempo.formats import parse_date, parse_number, parse_time, parse_timestamp
 from webservices.auth import authenticate
@@ -69,13 +69,13 @@ def invoke(method: Method, *, client: IntegrationClient, raw: Mapping[str, Any])
     methods whose answer carries its own result field, a failure is answered inside that field."""
     try:
         values = parse(method, raw)
-        centers = centers_of_call(client, values.get("CENTER_LID"))
-        zone = default_zone(centers)
+        scope = scope_of(client, center_lid=values.get("CENTER_LID"))
+        zone = default_zone(scope.centers)
         for param in method.params:
             value = values[param.name]
             if param.kind is Kind.TIMESTAMP and value is not None and value.tzinfo is None:
                 values[param.name] = value.replace(tzinfo=zone)
-        return method.handler(Call(client=client, values=values, centers=centers))
+        return method.handler(Call(client=client, values=values, scope=scope))
     except DomainError as error:
         if method.failure is None:
             raise
@@ -137,7 +137,7 @@ def parse(method: Method, raw: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
-def default_zone(centers: list[Center] | None) -> zoneinfo.ZoneInfo:
+def default_zone(centers: tuple[Center, ...] | None) -> zoneinfo.ZoneInfo:
     """The zone of a date or timestamp without offset: the call's center when there is one."""
     if centers and len(centers) == 1:
         return centers[0].zone

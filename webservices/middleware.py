@@ -21,6 +21,13 @@ def error_response(request, error: DomainError) -> HttpResponse:
     return rest.error_response(error, request=request)
 
 
+def no_store(request, response: HttpResponse) -> HttpResponse:
+    """Webservice answers carry patient data: no cache, shared or private, may keep them."""
+    if request.path.startswith(("/soap", "/api/")):
+        response["Cache-Control"] = "no-store"
+    return response
+
+
 class WebserviceMiddleware:
     """Around every webservice call (not the WSDL, the schema or the docs): a body over
     HIS_MAX_BODY_BYTES is refused with 413 before any of it is read; a failure outside any method (the
@@ -33,7 +40,7 @@ class WebserviceMiddleware:
     def __call__(self, request):
         surface = surface_of(request)
         if surface is None:
-            return self.get_response(request)
+            return no_store(request, self.get_response(request))
         call = request.webservice = WebserviceCall(surface=surface)
         response = self.refuse_body(request) or self.get_response(request)
         if not call.method and surface == Surface.REST:
@@ -48,7 +55,7 @@ class WebserviceMiddleware:
             address=client_address(request),
             ids=call.ids,
         )
-        return response
+        return no_store(request, response)
 
     def refuse_body(self, request) -> HttpResponse | None:
         limit = settings.HIS_MAX_BODY_BYTES

@@ -20,6 +20,7 @@ from typing import IO, Any
 
 from centers.models import Center
 from clients.models import IntegrationClient
+from clients.scope import Scope
 from core.errors import DomainError
 from patients.models import Patient
 from patients.selectors import named_patient
@@ -114,20 +115,18 @@ class Call:
 
     client: IntegrationClient
     values: dict[str, Any]
-    centers: list[Center] | None  # the one named by CENTER_LID, else the client's scope; None: all
+    scope: Scope  # the center named by CENTER_LID, else the client's; its pattern; its USER_TID links
 
     def __getitem__(self, name: str) -> Any:
         return self.values.get(name)
 
     @property
-    def pattern(self) -> str:
-        return self.client.patient_pattern
+    def centers(self) -> tuple[Center, ...] | None:
+        return self.scope.centers
 
     def patient(self, *, required: bool) -> Patient | None:
         """The patient the call names by the client's patient pattern (USER_LID or USER_TID)."""
-        return named_patient(
-            pattern=self.pattern, lid=self["USER_LID"], tid=self["USER_TID"], centers=self.centers, required=required
-        )
+        return named_patient(scope=self.scope, lid=self["USER_LID"], tid=self["USER_TID"], required=required)
 
 
 REGISTRY: dict[str, Method] = {}

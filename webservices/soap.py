@@ -34,6 +34,7 @@ SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 SERVICE_NAME = "TuOtempoHospital"
 
 MSG_DOCTYPE = "Document type declarations and entities are not accepted."
+MSG_ENCODING = "The request declares the encoding {encoding!r}: send UTF-8 (or UTF-16)."
 MSG_NOT_XML = "The request is not a well-formed XML document: {error}"
 MSG_NOT_SOAP = "The request is not a SOAP 1.1 envelope with a Body."
 MSG_NO_OPERATION = "The SOAP Body names no operation."
@@ -94,6 +95,20 @@ _PARSER = etree.XMLParser(
 )  # fmt: skip
 _DOCTYPE = re.compile(rb"<!\s*(doctype|entity)", re.IGNORECASE)
 _METHOD = re.compile(rb"<(?:[\w.-]+:)?Body[^>]*>\s*<(?:[\w.-]+:)?([\w.-]{1,50})", re.IGNORECASE)
+_DECLARED_ENCODING = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([^\"']{0,40})[\"']", re.IGNORECASE)
+ENCODINGS = {"utf-8", "utf8", "utf-16", "utf16", "utf-16le", "utf-16be"}
+
+
+def refused_encoding(body: bytes, content_type: str) -> str | None:
+    """The encoding a request declares, in its XML declaration or its Content-Type, when it is neither
+    UTF-8 nor UTF-16 (UTF-7 and the like could smuggle markup past the checks); else None. A UTF-16
+    document (a BOM, or zero bytes) declares its encoding in UTF-16 and passes."""
+    declared = _DECLARED_ENCODING.match(body[:200])
+    charset = re.search(r"charset\s*=\s*\"?([^\";\s]+)", content_type or "", re.IGNORECASE)
+    for found in (declared and declared[1].decode("ascii", "replace"), charset and charset[1]):
+        if found and found.lower() not in ENCODINGS:
+            return found
+    return None
 
 
 def has_doctype(body: bytes) -> bool:
@@ -115,10 +130,13 @@ def method_named_in(body: bytes) -> str:
     return match[1].decode("ascii", "replace") if match else ""
 
 
-def read_envelope(body: bytes) -> tuple[Method, dict[str, str]]:
+def read_envelope(body: bytes, content_type: str = "") -> tuple[Method, dict[str, str]]:
     """The operation a SOAP 1.1 request names and its arguments, by element local name."""
     if has_doctype(body):
         raise DomainError(INVALID_INPUT, MSG_DOCTYPE)
+    encoding = refused_encoding(body, content_type)
+    if encoding is not None:
+        raise DomainError(INVALID_INPUT, MSG_ENCODING, encoding=encoding)
     try:
         envelope = etree.fromstring(body, _PARSER)
     except etree.XMLSyntaxError as error:
@@ -244,7 +262,7 @@ def soap_endpoint(request: HttpRequest) -> HttpResponse:
     call_of(request).method = method_named_in(body)
     try:
         authenticate(request)
-        method, raw = read_envelope(body)
+        method, raw = read_envelope(body, request.META.get("CONTENT_TYPE", ""))
         answer = serve(method, request=request, raw=raw)
     except DomainError as error:
         return error_response(error, request=request)

@@ -24,7 +24,7 @@ from core.errors import UNAUTHORIZED, DomainError
 from demo import factories as f
 from demo.factories import CenterFactory, LocationFactory, MedicalResultFactory
 from exchange.models import ExchangeRow, ExchangeRun
-from patients.models import Patient
+from patients.models import Patient, PossibleDuplicate
 from results.admin import MSG_NO_DELETE
 from results.models import MedicalResult, ResultStatus
 from results.services import MSG_TYPE_MISMATCH
@@ -59,6 +59,9 @@ FACTORIES = {
     "appointments.availabilityrule": f.AvailabilityRuleFactory,
     "appointments.absence": f.AbsenceFactory,
     "patients.patient": f.PatientFactory,
+    "patients.possibleduplicate": lambda: PossibleDuplicate.objects.create(
+        patient=f.PatientFactory(), other=f.PatientFactory(), reason="probable match known only in other centers"
+    ),
     "appointments.appointment": f.AppointmentFactory,
     "results.medicalresult": lambda: MedicalResultFactory(center=CenterFactory()),
     "clients.integrationclient": lambda: _client(name=f"client-{IntegrationClient.objects.count() + 1}"),
@@ -69,7 +72,7 @@ FACTORIES = {
         run=_exchange_run(), file_name="replies.csv", line=2, app_lid="A1", outcome="APPLIED"
     ),
 }
-READ_ONLY = {AuditEntry, ExchangeRun, ExchangeRow}  # logs of what happened: nothing to add by hand
+READ_ONLY = {AuditEntry, ExchangeRun, ExchangeRow, PossibleDuplicate}  # logs of what happened: nothing to add by hand
 
 
 def _exchange_run():
@@ -875,16 +878,24 @@ def test_replacing_the_file_stores_it_and_makes_the_result_valid_again(
 def test_admin_login_is_throttled_after_repeated_failures_and_audited(client, settings, django_user_model):
     from clients.models import AuditEntry
 
-    settings.HIS_AUTH_FAILURE_LIMIT = 3
+    settings.AXES_FAILURE_LIMIT = 3
     django_user_model.objects.create_superuser("clerk", "clerk@example.org", "right-password-123")
+    statuses = []
     for _ in range(3):
         response = client.post("/admin/login/", {"username": "clerk", "password": "wrong", "next": "/admin/"})
-        assert response.status_code == 200 and "_auth_user_id" not in client.session
+        statuses.append(response.status_code)
+        assert "_auth_user_id" not in client.session
+    assert statuses == [200, 200, 429]  # the third failure locks that address out for that user name
     response = client.post("/admin/login/", {"username": "clerk", "password": "right-password-123", "next": "/admin/"})
+    assert response.status_code == 429
     assert "_auth_user_id" not in client.session  # refused while throttled, even with the right password
     outcomes = list(AuditEntry.objects.filter(surface="ADMIN").order_by("time").values_list("outcome", flat=True))
     assert outcomes == ["UNAUTHORIZED"] * 3 + ["THROTTLED"]
     assert set(AuditEntry.objects.values_list("client_name", flat=True)) == {"admin:clerk"}
+
+    # Nobody can lock the clerk out: from another address the right password still works.
+    client.post("/admin/login/", {"username": "clerk", "password": "right-password-123"}, REMOTE_ADDR="10.9.9.9")
+    assert "_auth_user_id" in client.session
 
 
 @pytest.mark.django_db

@@ -358,7 +358,7 @@ def test_tid_clients_name_patients_by_user_tid_and_the_wrong_key_is_refused(surf
         {"AVAILABILITY_LID": slot["AVAILABILITY_LID"], "USER_TID": "TT-77", **PATIENT},
         authorization=tid_client.basic(),
     )
-    assert booked.ok and Patient.objects.get(tid="TT-77").lid == booked.payload["USER_LID"]
+    assert booked.ok and Patient.objects.get(links__tid="TT-77").lid == booked.payload["USER_LID"]
     listed = surface.call("getAppointments", {"USER_TID": "TT-77"}, authorization=tid_client.basic())
     assert [a["APP_LID"] for a in listed.payload] == [booked.payload["APP_LID"]]
     wrong = surface.call("getAppointments", {"USER_LID": booked.payload["USER_LID"]}, authorization=tid_client.basic())

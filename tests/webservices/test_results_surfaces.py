@@ -9,8 +9,9 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from clients.models import AuditEntry
+from clients.models import AuditEntry, IntegrationClient
 from demo.factories import CenterFactory, PatientFactory
+from patients.models import Patient, PatientLink
 from results.models import MedicalResult
 from results.selectors import MSG_WITHDRAWN
 
@@ -21,12 +22,10 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 @pytest.fixture
 def lab(db, tmp_path):
-    """Two centers, a patient with a TID, and a manifest importer writing files into tmp_path."""
+    """Two centers, a patient, and a manifest importer writing files into tmp_path."""
     CenterFactory(lid="MAD")
     CenterFactory(lid="LPA")
-    patient = PatientFactory(
-        lid="P100", tid="T100", mobile_phone="600000001", email="p@example.org", id_number="11111111H"
-    )
+    patient = PatientFactory(lid="P100", mobile_phone="600000001", email="p@example.org", id_number="11111111H")
 
     def import_rows(*rows):
         lines = ["DOWNLOAD_LID,USER_LID,DOWNLOAD_CODE,DOWNLOAD_FILENAME,DOWNLOAD_TYPE,FILE_PATH,STATUS,CENTER_LID"]
@@ -49,7 +48,7 @@ def test_import_then_list_then_content_byte_for_byte(surface, lab, creds):
     listed = surface.call("getTestResultsList", {"USER_LID": "P100"}, authorization=creds.basic())
     assert listed.payload == [{
         "DOWNLOAD_LID": "R1", "STATUS": "Valid", "DOWNLOAD_CODE": "C-R1", "DOWNLOAD_FILENAME": "R1.pdf",
-        "DOWNLOAD_TYPE": "pdf", "USER_LID": "P100", "USER_TID": "T100", "USER_MOBILE_PHONE": "600000001",
+        "DOWNLOAD_TYPE": "pdf", "USER_LID": "P100", "USER_TID": None, "USER_MOBILE_PHONE": "600000001",
         "USER_EMAIL": "p@example.org", "USER_ID_NUMBER": "11111111H",
     }]  # fmt: skip
     content = surface.call("getTestResultContent", {"DOWNLOAD_LID": "R1"}, authorization=creds.basic())
@@ -80,8 +79,12 @@ def test_a_withdrawn_result_is_listed_as_cancelled_and_gives_no_content(surface,
 def test_tid_clients_name_the_patient_by_user_tid(surface, lab, make_client):
     lab["import"](("R1", PDF, "Valid", "MAD"))
     tid_client = make_client(name="tid", pattern="tid")
+    client = IntegrationClient.objects.get(name="tid")
+    PatientLink.objects.create(client=client, tid="T100", patient=Patient.objects.get(lid="P100"))
     listed = surface.call("getTestResultsList", {"USER_TID": "T100"}, authorization=tid_client.basic())
-    assert [r["DOWNLOAD_LID"] for r in listed.payload] == ["R1"]
+    assert [(r["DOWNLOAD_LID"], r["USER_TID"]) for r in listed.payload] == [("R1", "T100")]
+    other = make_client(name="other-tid", pattern="tid")
+    assert surface.call("getTestResultsList", {"USER_TID": "T100"}, authorization=other.basic()).code == "NOT_FOUND"
     wrong = surface.call("getTestResultsList", {"USER_LID": "P100"}, authorization=tid_client.basic())
     assert wrong.code == "INVALID_INPUT"
     missing = surface.call("getTestResultsList", {}, authorization=tid_client.basic())

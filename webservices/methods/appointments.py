@@ -17,7 +17,7 @@ from appointments.services import book_appointment, cancel_for_patient
 from appointments.slots import find_slots
 from centers.models import Location
 from patients.models import Patient, PatientData
-from patients.selectors import follow_merges
+from patients.selectors import follow_merges, linked_tid
 from tuotempo.formats import fmt_date, fmt_int, fmt_price, fmt_time, local
 from webservices.dispatch import default_zone
 from webservices.registry import Answer, Call, Kind, Method, Param, register
@@ -189,9 +189,8 @@ def add_appointment(call: Call) -> Answer:
         start=start,
         insurance=_optional(call, Insurance, "INSURANCE_LID"),
         patient_data=_patient_data(call),
-        pattern=call.pattern,
+        scope=call.scope,
         notes=call["NOTES"] or "",
-        centers=call.centers,
     )
     appointment = booking.appointment
     answer = {
@@ -307,7 +306,7 @@ def check_appointment(call: Call) -> Answer:
             "APP_START_TIME": fmt_time(local(appointment.start, center)),
             "APP_END_TIME": fmt_time(local(appointment.end, center)),
             "USER_LID": patient.lid,
-            "USER_TID": patient.tid,
+            "USER_TID": linked_tid(patient=patient, scope=call.scope),
             "USER_MOBILE_PHONE": patient.mobile_phone or None,
             "USER_EMAIL": patient.email or None,
             "USER_INSURANCE_LID": appointment.insurance.lid if appointment.insurance else None,

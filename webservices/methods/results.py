@@ -1,5 +1,6 @@
 """getTestResultsList and getTestResultContent on the wire (guide C.2)."""
 
+from patients.selectors import linked_tid
 from results.models import MedicalResult, ResultStatus
 from results.selectors import result_delivery, results_for_patient
 from webservices.registry import Answer, Call, Content, Kind, Method, Param, register
@@ -11,6 +12,7 @@ def status_of(result: MedicalResult) -> str:
 
 def list_test_results(call: Call) -> Answer:
     patient = call.patient(required=True)
+    tid = linked_tid(patient=patient, scope=call.scope)
     results = results_for_patient(patient=patient, since=call["RESULT_START_DATE"], centers=call.centers)
     return Answer(
         [
@@ -22,7 +24,7 @@ def list_test_results(call: Call) -> Answer:
                 "DOWNLOAD_TYPE": result.file_type,
                 # The patient asked about: results of records merged into it are theirs now.
                 "USER_LID": patient.lid,
-                "USER_TID": patient.tid,
+                "USER_TID": tid,
                 "USER_MOBILE_PHONE": patient.mobile_phone or None,
                 "USER_EMAIL": patient.email or None,
                 "USER_ID_NUMBER": patient.id_number or None,

@@ -11,19 +11,25 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("name")
-        parser.add_argument("--centers", default="", help="Comma-separated CENTER_LIDs; none: every center.")
+        parser.add_argument(
+            "--centers",
+            default=None,
+            help="Comma-separated CENTER_LIDs, the only centers the client may use. Without it: every center.",
+        )
         parser.add_argument("--pattern", default="lid", choices=["lid", "tid"], help="Patient pattern.")
         parser.add_argument("--allowed-ips", default="", help="Comma-separated addresses or CIDR networks.")
 
     def handle(self, *args, name, centers, pattern, allowed_ips, **options):
-        lids = [lid.strip() for lid in centers.split(",") if lid.strip()]
+        lids = None if centers is None else [lid.strip() for lid in centers.split(",") if lid.strip()]
         try:
             client, secret = create_integration_client(
                 name=name, center_lids=lids, pattern=pattern, allowed_ips=allowed_ips
             )
         except DomainError as error:
             raise CommandError(error.message) from None
-        scope = ", ".join(lids) or "every center"
+        scope = "every center: the grant of all centers, present and future" if lids is None else ", ".join(lids)
+        if lids == []:
+            scope = "no center yet: it sees nothing until centers are added in the admin"
         self.stderr.write(
             f"Created client {client.name!r} ({scope}, pattern {pattern}). Keep the secret: it is not shown again."
         )

@@ -315,9 +315,10 @@ def test_hostile_requests_get_a_client_fault_or_a_4xx_in_bounded_time_and_memory
     assert growth < MEMORY_GROWTH_LIMIT_MB, f"memory grew by {growth:.0f} MB"
 
 
-def test_extra_and_latin1_input_is_read_as_the_caller_meant(soap):
-    """What is well-formed but unusual still gets a real answer: unknown elements are ignored, a
-    declared encoding is honoured, comments and processing instructions are skipped."""
+def test_extra_input_is_read_and_other_encodings_than_utf8_are_refused(soap):
+    """What is well-formed but unusual still gets a real answer: unknown elements are ignored, comments
+    and processing instructions are skipped. A body in another encoding than UTF-8 or UTF-16 is refused
+    by name (UTF-7 could carry markup past the checks)."""
     extra = soap(
         envelope(
             "<tns:checkAppointment><tns:APP_LID>FZAPP</tns:APP_LID><tns:NO_SUCH_FIELD>x</tns:NO_SUCH_FIELD>"
@@ -333,11 +334,18 @@ def test_extra_and_latin1_input_is_read_as_the_caller_meant(soap):
     )
     assert latin1.faultcode == "soap11env:Client.InvalidInput", latin1.body[:500]
 
-    declared = soap(
-        b'<?xml version="1.0" encoding="ISO-8859-1"?>'
-        + envelope(operation("checkAppointment", APP_LID="<!-- c --><?pi x?>FZAPP"), declaration="")
-    )
-    assert declared.kind == "answer" and b"<tns:APP_LID>FZAPP</tns:APP_LID>" in declared.body, declared.body[:500]
+    commented = soap(envelope(operation("checkAppointment", APP_LID="<!-- c --><?pi x?>FZAPP")))
+    assert commented.kind == "answer" and b"<tns:APP_LID>FZAPP</tns:APP_LID>" in commented.body, commented.body[:500]
+
+    for encoding in (b"ISO-8859-1", b"UTF-7"):
+        declared = soap(
+            b'<?xml version="1.0" encoding="'
+            + encoding
+            + b'"?>'
+            + envelope(operation("checkAppointment", APP_LID="FZAPP"), declaration="")
+        )
+        assert declared.faultcode == "soap11env:Client.InvalidInput", declared.body[:500]
+        assert b"declares the encoding '" + encoding + b"'" in declared.body, declared.body[:500]
 
 
 ODD_QUERIES = [
