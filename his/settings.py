@@ -165,6 +165,7 @@ INSTALLED_APPS = [
     "centers",
     "appointments",
     "results",
+    "probe",
 ]
 
 MIDDLEWARE = [
