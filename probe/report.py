@@ -126,6 +126,9 @@ class Report:
     def verdict(self, rule_id: str) -> Verdict:
         return next(v for v in self.verdicts if v.rule.id == rule_id)
 
+    def other_surface(self) -> str:
+        return "REST" if self.surface == "soap" else "SOAP"
+
     def summary(self) -> str:
         counts = ", ".join(f"{self.count(s)} {s}" for s in (PASS, WARN, FAIL, SKIP))
         return f"{len(self.verdicts)} rules: {counts} — {self.calls} calls in {self.seconds:.1f} s"
@@ -137,7 +140,10 @@ class Report:
             *[f"  {note}" for note in self.notes],
             "",
         ]
+        other_surface = [v.rule.id for v in self.verdicts if v.rule.surface not in (None, self.surface)]
         for v in self.verdicts:
+            if v.rule.id in other_surface:
+                continue
             head = f"{v.status:<5} {v.rule.id:<23} {v.rule.title}"
             if v.status == SKIP:
                 lines.append(f"{head} [{v.reason}]")
@@ -151,6 +157,8 @@ class Report:
             for exchange in v.exchanges:
                 lines.append(f"        request: {exchange.request_line()}")
                 lines.append(f"        answer:  {exchange.excerpt()}")
+        if other_surface:
+            lines.append(f"SKIP  {', '.join(other_surface)} [{self.other_surface()} only]")
         for error in self.errors:
             lines.append(f"ERROR the probe could not finish a step: {error}")
         lines += ["", self.summary(), ""]

@@ -17,6 +17,7 @@ class Command(BaseCommand):
         "Plays tuOtempO against an endpoint that claims to implement the integration guide and prints "
         "a report per rule (PASS / WARN / FAIL / SKIP). Exit status 0 when nothing fails."
     )
+    requires_system_checks = []  # a client of another server: nothing of this one needs checking
 
     def add_arguments(self, parser):
         parser.add_argument("--url", required=True, help="The SOAP endpoint (its ?wsdl is the WSDL) or the REST base.")
