@@ -1,8 +1,10 @@
 """How the probe reads answers: strictly for the format rules, leniently for everything else."""
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 
 from probe.guide import BY_NAME
 from probe.report import SKIP, WARN, Findings, verdicts
@@ -61,3 +63,8 @@ def test_every_rule_names_its_line_of_the_guide():
     for rule in BY_ID.values():
         assert rule.guide.split()[0][0] in "ABC", rule.id
         assert not rule.contract or rule.contract.startswith("§"), rule.id
+
+
+def test_the_vendor_documentation_lists_every_rule():
+    text = (Path(settings.BASE_DIR) / "docs" / "probe.md").read_text()
+    assert [rule.id for rule in BY_ID.values() if f"| `{rule.id}` |" not in text] == []
