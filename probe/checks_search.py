@@ -207,9 +207,13 @@ class SearchChecks:
         if not reply.ok:
             self.f.fail("SEARCH-DEFAULTS", f"no AVA_START_DAY, AVA_END_DAY: {reply.describe()}", reply)
             return
-        today = self.today()
+        # Today as it was when the search was sent, and as it was when the answer came (midnight...).
+        sent = reply.exchange.sent_at
+        today = self.wall_clock(sent).date() if self.zone else sent.date()
+        answered = sent + dt.timedelta(seconds=reply.exchange.seconds)
+        today_after = self.wall_clock(answered).date() if self.zone else answered.date()
         slack = dt.timedelta(days=0 if self.zone else 1)  # without the hospital's zone, its today is ±1 day
-        first, last = today - slack, today + dt.timedelta(days=7) + slack
+        first, last = today - slack, today_after + dt.timedelta(days=7) + slack
         got = [s for s in slots_of(reply) if s.readable]
         outside = [s for s in got if not first <= s.day <= last]
         sure_inside = [s for s in own if s.day <= today + dt.timedelta(days=7) - slack]

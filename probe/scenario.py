@@ -90,18 +90,12 @@ class Probe(SurfaceChecks, SearchChecks, BookingChecks, AnswerChecks):
         steps += [self.results, self.bad_input]
         try:
             for step in steps:
-                try:
-                    step()
-                except StopProbe:
+                if not self.attempt(step):
                     break
-                except Exception as error:  # noqa: BLE001 - a probe bug must not hide the other steps
-                    where = traceback.extract_tb(error.__traceback__)[-1]
-                    module = Path(where.filename).name
-                    self.errors.append(f"{step.__name__}: {type(error).__name__}: {error} ({module}:{where.lineno})")
         finally:
             if not self.options.read_only:
-                self.cleanup()
-        self.every_answer()
+                self.attempt(self.cleanup)
+        self.attempt(self.every_answer)
         self.explain_skips()
         return Report(
             url=self.options.url,
@@ -113,6 +107,19 @@ class Probe(SurfaceChecks, SearchChecks, BookingChecks, AnswerChecks):
             notes=self.notes,
             errors=self.errors,
         )
+
+    def attempt(self, step: Callable[[], None]) -> bool:
+        """Runs one step; False when nothing more can be checked. A failure of the probe itself
+        (an answer it did not expect to have to read) is reported, and the other steps still run."""
+        try:
+            step()
+        except StopProbe:
+            return False
+        except Exception as error:  # noqa: BLE001 - a probe bug must not hide the other steps
+            where = traceback.extract_tb(error.__traceback__)[-1]
+            module = Path(where.filename).name
+            self.errors.append(f"{step.__name__}: {type(error).__name__}: {error} ({module}:{where.lineno})")
+        return True
 
     def explain_skips(self) -> None:
         for rule in RULES:

@@ -196,7 +196,8 @@ class Target:
             session = self._session()
             with contextlib.suppress(threading.BrokenBarrierError):
                 barrier.wait(timeout=self.timeout)
-            responses[index] = self.send(prepared[index], session)
+            if not isinstance(prepared[index], Reply):  # an operation the WSDL lacks: nothing to send
+                responses[index] = self.send(prepared[index], session)
             session.close()
 
         threads = [threading.Thread(target=send, args=(i,)) for i in range(len(prepared))]

@@ -48,3 +48,20 @@ def test_the_double_booking_report_names_both_winners(live_server, probe):
     reason = report.verdict("BOOK-CONCURRENT").reason
     assert "of 4 simultaneous bookings" in reason and "answered OK (APP_LID" in reason
     assert len(report.verdict("BOOK-CONCURRENT").exchanges) == 2
+
+
+@pytest.mark.parametrize("surface", ["soap", "rest"])
+def test_an_endpoint_that_does_not_answer_fails_without_the_probe_failing(surface, probe, credentials):
+    report = probe("http://127.0.0.1:9", surface, timeout=5)  # nothing listens on the discard port
+
+    assert not report.passed and not report.errors
+    first = "WSDL-READ" if surface == "soap" else "REST-PATHS"
+    assert report.verdict(first).status == FAIL and "ConnectionError" in report.verdict(first).reason
+
+
+def test_a_url_that_is_not_the_service_fails_the_surface_rules(live_server, probe):
+    report = probe(f"{live_server.url}/admin", "rest")
+
+    assert not report.errors, report.errors
+    assert report.verdict("REST-PATHS").status == FAIL and report.verdict("REST-ENVELOPE").status == FAIL
+    assert report.verdict("GETCENTERS").status == FAIL
