@@ -11,10 +11,12 @@ from tests.probe.hospital import active_overlaps, counts, new_client, probe_appo
 
 pytestmark = pytest.mark.live
 
-# Where this server departs from CONTRACT.md today; each is a WARN rule, and the final report names them.
+# Where this server departs from CONTRACT.md today, each a WARN rule. CancelAppointment's message
+# ("Appointment A27586 does not belong to this patient.") outgrows nvarchar(50) once APP_LIDs reach
+# six characters, as they do on PostgreSQL, whose sequences the tests do not reset.
 KNOWN_WARNINGS = {
-    "soap": {"NO-STORE", "SOAP-NULLS"},
-    "rest": {"NO-STORE", "REST-GUIDE-SPELLING"},
+    "soap": {"NO-STORE", "SOAP-NULLS", "CANCEL-MESSAGE-LENGTH"},
+    "rest": {"NO-STORE", "REST-GUIDE-SPELLING", "CANCEL-MESSAGE-LENGTH"},
 }
 
 
