@@ -4,6 +4,7 @@ as text, JSON and JUnit XML."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from probe.transport import Exchange, Reply
 PASS, SKIP = "PASS", "SKIP"
 ORDER = {FAIL: 3, WARN: 2, PASS: 1, SKIP: 0}
 MAX_SHOWN = 2  # exchanges shown per failing rule
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 @dataclass
@@ -162,7 +164,7 @@ class Report:
         for error in self.errors:
             lines.append(f"ERROR the probe could not finish a step: {error}")
         lines += ["", self.summary(), ""]
-        return "\n".join(lines)
+        return "\n".join(_clean(line) for line in lines)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -198,13 +200,19 @@ class Report:
                 + [f"request: {e.request_line()}\nanswer: {e.excerpt(2000)}" for e in v.exchanges]
             )
             if v.status == FAIL:
-                ET.SubElement(case, "failure", message=v.reason, type="FAIL").text = details
+                ET.SubElement(case, "failure", message=_clean(v.reason), type="FAIL").text = _clean(details)
             elif v.status == SKIP:
-                ET.SubElement(case, "skipped", message=v.reason)
+                ET.SubElement(case, "skipped", message=_clean(v.reason))
             elif v.status == WARN:
-                ET.SubElement(case, "system-out").text = f"WARN: {v.reason}\n{details}"
+                ET.SubElement(case, "system-out").text = _clean(f"WARN: {v.reason}\n{details}")
         for error in self.errors:
             case = ET.SubElement(suite, "testcase", classname=f"tuotempo_probe.{self.surface}", name="probe")
-            ET.SubElement(case, "error", message=error)
+            ET.SubElement(case, "error", message=_clean(error))
         ET.indent(suite)
         return ET.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _clean(text: str) -> str:
+    """What an endpoint answered is shown, never obeyed: no terminal control sequences, and
+    nothing XML 1.0 cannot carry in the JUnit file."""
+    return _CONTROL.sub("?", text)

@@ -7,9 +7,9 @@ import pytest
 from django.conf import settings
 
 from probe.guide import BY_NAME
-from probe.report import SKIP, WARN, Findings, verdicts
+from probe.report import SKIP, WARN, Findings, Report, verdicts
 from probe.rules import BY_ID
-from probe.transport import _unwrap
+from probe.transport import Exchange, _unwrap
 from probe.values import read_date, read_time, strict_date, strict_time
 
 
@@ -68,3 +68,13 @@ def test_every_rule_names_its_line_of_the_guide():
 def test_the_vendor_documentation_lists_every_rule():
     text = (Path(settings.BASE_DIR) / "docs" / "probe.md").read_text()
     assert [rule.id for rule in BY_ID.values() if f"| `{rule.id}` |" not in text] == []
+
+
+def test_an_answer_cannot_send_control_sequences_to_the_terminal():
+    exchange = Exchange("rest", "GetCenters", "GET", "http://x/api/getcenters", {}, dt.datetime.now(dt.UTC))
+    exchange.status, exchange.body = 200, b'{"msg": "\x1b[2J\x1b]0;owned\x07"}'
+    findings = Findings()
+    findings.fail("GETCENTERS", "CENTER_NAME '\x1b[31mred'", exchange)
+    report = Report("http://x/api/", "rest", dt.datetime.now(dt.UTC), 0.1, 1, verdicts(findings))
+    assert "\x1b" not in report.text() and "\x07" not in report.text() and "?[31mred" in report.text()
+    assert "\x1b" not in report.junit() and "?[31mred" in report.junit()
