@@ -62,7 +62,8 @@ class BookingChecks:
         return reply
 
     def keep(self, reply: Reply) -> None:
-        lid = reply.record().get("APP_LID") if reply.ok else None
+        """Remembers what was booked, to cancel it in the end: whatever else is wrong with the answer."""
+        lid = reply.record().get("APP_LID") if reply.result == "OK" else None
         if lid and lid not in self.booked:
             self.booked[lid] = False
 

@@ -13,7 +13,7 @@ SEARCH_RESULTS = 100
 
 
 class SearchChecks:
-    def search(self) -> None:  # noqa: C901 - one step, read top to bottom
+    def search(self) -> None:
         """searchAvailabilities: fields, limit, order, window, defaults, band, empty optional fields."""
         if not self.activities:
             for rule in ("SEARCH-FIELDS", "SEARCH-LIMIT", "SEARCH-WINDOW", "SEARCH-DEFAULTS", "SEARCH-BAND"):

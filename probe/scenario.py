@@ -115,7 +115,7 @@ class Probe(SurfaceChecks, SearchChecks, BookingChecks, AnswerChecks):
             step()
         except StopProbe:
             return False
-        except Exception as error:  # noqa: BLE001 - a probe bug must not hide the other steps
+        except Exception as error:  # a probe bug must not hide the other steps
             where = traceback.extract_tb(error.__traceback__)[-1]
             module = Path(where.filename).name
             self.errors.append(f"{step.__name__}: {type(error).__name__}: {error} ({module}:{where.lineno})")
