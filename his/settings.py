@@ -178,6 +178,7 @@ INSTALLED_APPS = [
     # The ways in
     "webservices",
     "exchange",
+    "probe",
     "demo",
 ]
 
