@@ -67,6 +67,12 @@ class AuditEntry(models.Model):
     duration_ms = models.PositiveIntegerField(default=0)
     remote_addr = models.GenericIPAddressField(null=True, blank=True)
     ids = models.JSONField(default=dict, blank=True)
+    request_id = models.CharField(
+        max_length=64, blank=True, db_index=True, help_text="X-Request-ID: the same id in the logs and at the proxy."
+    )
+    message = models.CharField(
+        max_length=300, blank=True, help_text="A failed call's error message, without any value the caller typed."
+    )
 
     class Meta:
         db_table = "his_auditentry"  # its table since the first release (the his app's history)
@@ -81,6 +87,10 @@ class AuditEntry(models.Model):
             models.Index(
                 fields=["client_name", "time"], name="audit_failure_name_time", condition=Q(outcome="UNAUTHORIZED")
             ),
+            # The integration dashboard: a client's last successful call (client, outcome OK, latest
+            # time) and its latest failures (partial: failures only, newest first).
+            models.Index(fields=["client", "outcome", "time"], name="audit_client_outcome_time"),
+            models.Index(fields=["client", "time"], name="audit_failure_client_time", condition=~Q(outcome="OK")),
         ]
 
     def __str__(self) -> str:
