@@ -27,13 +27,13 @@ def current_request_id() -> str:
     return _request_id.get()
 
 
-def serve_as_request(request_id: str) -> contextvars.Token:
-    """Marks what runs from now on in this context as serving `request_id`; undo with `end_request`."""
-    return _request_id.set(request_id)
+def serve_as_request(request_id: str) -> None:
+    """Marks what runs from now on in this context (thread) as serving `request_id`, until `end_request`."""
+    _request_id.set(request_id)
 
 
-def end_request(token: contextvars.Token) -> None:
-    _request_id.reset(token)
+def end_request() -> None:
+    _request_id.set("")
 
 
 # ------------------------------------------------------------------ readiness

@@ -62,6 +62,13 @@ class JsonFormatter(_JsonFormatter):
         if not hasattr(record, "request_id"):
             record.request_id = current_request_id()
         super().add_fields(log_data, record, message_dict)
+        # Django's request logger passes the request itself, whose text holds the query string.
+        request = log_data.get("request")
+        if request is not None:
+            log_data["request"] = getattr(request, "path", "")[:200]
+
+    def formatException(self, ei) -> str:
+        return scrub(super().formatException(ei))
 
 
 class TextFormatter(logging.Formatter):
@@ -75,3 +82,6 @@ class TextFormatter(logging.Formatter):
             record.request_id = current_request_id()
         record.request_id = record.request_id or "-"
         return super().format(record)
+
+    def formatException(self, ei) -> str:
+        return scrub(super().formatException(ei))

@@ -72,8 +72,12 @@ DATABASE_ERRORS = Counter(
 )
 
 
+_GUIDE_SPELLING = {name.lower(): name for name in METHOD_NAMES}
+
+
 def method_label(method: str) -> str:
-    return method if method in METHOD_NAMES else OTHER
+    """The guide's name of the method (a REST path names it in any case), else "other"."""
+    return _GUIDE_SPELLING.get(method.lower(), OTHER)
 
 
 def count_call(sender, entry: AuditEntry, **kwargs) -> None:

@@ -44,16 +44,14 @@ class RequestMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.monotonic()
         request_id = request.request_id = request_id_of(request)
-        token = serve_as_request(request_id)
-        call_token = recorded_call.set(None)
-        try:
-            response = self.get_response(request)
-            response[REQUEST_ID_HEADER] = request_id
-            self.log(request, response, recorded_call.get(), time.monotonic() - started)
-            return response
-        finally:
-            recorded_call.reset(call_token)
-            end_request(token)
+        # Kept until the response is closed (request_finished), so that what Django logs after the
+        # middleware (its 4xx/5xx lines) carries the id too.
+        serve_as_request(request_id)
+        recorded_call.set(None)
+        response = self.get_response(request)
+        response[REQUEST_ID_HEADER] = request_id
+        self.log(request, response, recorded_call.get(), time.monotonic() - started)
+        return response
 
     def log(self, request: HttpRequest, response: HttpResponse, entry: AuditEntry | None, seconds: float) -> None:
         status = response.status_code
@@ -79,6 +77,12 @@ class RequestMiddleware:
         if entry is not None:
             summary += f" {entry.surface} {entry.method} {entry.outcome} client={fields['client'] or '-'}"
         logger.log(logging.ERROR if failed else logging.INFO, summary, extra=fields)
+
+
+def request_finished(sender, **kwargs) -> None:
+    """Receiver of Django's request_finished: what runs after the response is closed serves no request."""
+    end_request()
+    recorded_call.set(None)
 
 
 def remember_call(sender, entry: AuditEntry, **kwargs) -> None:
