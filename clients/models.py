@@ -87,10 +87,6 @@ class AuditEntry(models.Model):
             models.Index(
                 fields=["client_name", "time"], name="audit_failure_name_time", condition=Q(outcome="UNAUTHORIZED")
             ),
-            # The integration dashboard: a client's last successful call (client, outcome OK, latest
-            # time) and its latest failures (partial: failures only, newest first).
-            models.Index(fields=["client", "outcome", "time"], name="audit_client_outcome_time"),
-            models.Index(fields=["client", "time"], name="audit_failure_client_time", condition=~Q(outcome="OK")),
         ]
 
     def __str__(self) -> str:

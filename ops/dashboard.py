@@ -63,7 +63,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 "name": traffic.client.name if traffic.client else "No authenticated client",
                 "rows": client_rows(traffic, figures.since_day, figures.since_week),
                 "all_link": audit_link(**who, time__gte=figures.since_week),
-                "failures_link": audit_link(**who, time__gte=figures.since_day),
+                "ok_link": audit_link(**who, outcome__exact="OK"),
                 "errors": [
                     {"entry": e, "link": reverse("admin:clients_auditentry_change", args=[e.pk])}
                     for e in traffic.errors

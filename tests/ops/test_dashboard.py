@@ -63,7 +63,7 @@ def test_it_shows_each_clients_calls_failures_and_last_success(admin_client):
     taken = "14/12/2026 09:30 with RESOURCE_LID D12 is no longer available: another appointment holds it."
     entry(prod, method="addAppointment", outcome="CONFLICT", hours=1, message=taken)
     entry(prod, method="GetCenters", hours=24 * 8)  # older than 7 days: not counted
-    entry(quiet, method="KeyEntities", hours=24 * 30)  # its last success, a month ago
+    entry(quiet, method="KeyEntities", hours=24 * 30)  # its last success, a month ago: linked, not read
     entry(None, method="GetCenters", outcome="UNAUTHORIZED", address="203.0.113.9", hours=1)
     entry(None, method="GetCenters", outcome="UNAUTHORIZED", address="203.0.113.9", hours=40)
     entry(None, method="admin login", outcome="THROTTLED", surface="ADMIN", address="203.0.113.77", hours=2)
@@ -80,7 +80,8 @@ def test_it_shows_each_clients_calls_failures_and_last_success(admin_client):
         ("searchAvailabilities", "OK", 1, 2),
     ]
     assert by_name["tuotempo-prod"].last_ok_method == "searchAvailabilities"
-    assert by_name["tuotempo-quiet"].counts == [] and by_name["tuotempo-quiet"].last_ok_method == "KeyEntities"
+    assert by_name["tuotempo-quiet"].counts == [] and by_name["tuotempo-quiet"].last_ok_time is None
+    assert "none in 7 days" in html
     assert [e.outcome for e in by_name["tuotempo-prod"].errors] == ["CONFLICT"]
     assert "RESOURCE_LID D12 is no longer available" in html
     assert "No call in the last 7 days." in html
