@@ -281,6 +281,8 @@ LOGGING = {
     "loggers": {
         # One line per request answered (ops/middleware.py), whatever HIS_LOG_LEVEL says.
         "his.requests": {"level": "INFO"},
+        # Django's own line for every 4xx answer repeats the request line: only its 5xx lines are kept.
+        "django.request": {"level": "ERROR"},
         # spyne logs every fault it sends, client faults included, with a traceback: noise, not news.
         "spyne.application.client": {"level": "CRITICAL"},
     },

@@ -29,7 +29,7 @@ def test_every_line_is_json_with_the_request_id_and_one_request_line_per_request
     answers = [
         call_rest(client, "GetCenters", creds.basic()),
         call_soap(client, "GetCenters", creds.basic()),
-        call_rest(client, "KeyEntities", creds.basic(), CENTER_LID="NOPE"),  # 404: Django logs a line of its own
+        call_rest(client, "KeyEntities", creds.basic(), CENTER_LID="NOPE"),  # 404
         call_soap(client, "KeyEntities", creds.basic(), CENTER_LID="NOPE"),  # a SOAP fault, HTTP 500
         call_rest(client, "GetCenters"),  # no credentials
         client.get("/admin/"),  # not a webservice
