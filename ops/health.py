@@ -19,7 +19,7 @@ from django.db import DatabaseError, connection
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
 from django.http import HttpRequest, JsonResponse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from core.operations import database_unavailable, readiness_checks
 
@@ -103,13 +103,13 @@ def _answer(body: dict, status: int = 200) -> JsonResponse:
     return JsonResponse(body, status=status, headers={"Cache-Control": "no-store"})
 
 
-@require_GET
+@require_safe
 def live(request: HttpRequest) -> JsonResponse:
     """The process answers: nothing else is looked at (a restart would not cure the database)."""
     return _answer({"status": "ok"})
 
 
-@require_GET
+@require_safe
 def ready(request: HttpRequest) -> JsonResponse:
     """Whether this instance can serve calls: 200 when every check is ok, else 503 naming what is down."""
     results = run_checks()

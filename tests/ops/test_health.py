@@ -100,3 +100,8 @@ def test_a_registered_check_that_raises_counts_as_down_without_its_message(clien
 def test_probes_answer_get_only(client):
     assert client.post("/health/ready").status_code == 405
     assert client.post("/health/live").status_code == 405
+
+
+def test_probes_answer_head_for_balancers_that_use_it(client):
+    assert client.head("/health/live").status_code == 200
+    assert client.head("/health/ready").status_code == 200

@@ -221,3 +221,15 @@ def test_figures_another_app_registers_are_read_at_each_scrape(client, monkeypat
     text = client.get("/metrics").content.decode()
     assert 'his_exchange_runs_total{command="export_appointments",outcome="FAILED"} 2.0' in text
     assert "his_webservice_requests_total" in text  # one source failing costs nothing else
+
+
+def test_a_page_that_fails_on_the_database_is_counted(database_gone):
+    from django.test import Client
+
+    counted = Counted()
+    counted.watch("his_database_errors_total", where="pages")
+    page = Client(raise_request_exception=False).get(
+        "/admin/", HTTP_COOKIE="sessionid=abcdefghijklmnopqrstuvwxyz012345"
+    )
+    assert page.status_code == 500
+    assert counted.delta("his_database_errors_total", where="pages") == 1
