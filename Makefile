@@ -25,12 +25,12 @@ seed: migrate
 
 run: seed
 	$(BIN)/python manage.py ensure_demo_admin
-	HIS_DEBUG=$${HIS_DEBUG:-1} $(BIN)/python manage.py runserver 127.0.0.1:$(HIS_PORT)
+	HIS_DEBUG=$${HIS_DEBUG:-1} HIS_LOG_FORMAT=$${HIS_LOG_FORMAT:-text} $(BIN)/python manage.py runserver 127.0.0.1:$(HIS_PORT)
 
 serve: venv
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	$(BIN)/gunicorn his.wsgi:application --bind $${HIS_BIND:-127.0.0.1:$(HIS_PORT)} --workers $(HIS_WORKERS) --access-logfile -
+	$(BIN)/gunicorn his.wsgi:application --config python:ops.gunicorn_config --bind $${HIS_BIND:-127.0.0.1:$(HIS_PORT)} --workers $(HIS_WORKERS)
 
 test: venv
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -96,7 +96,7 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
     list_display = ("time", "client_name", "surface", "method", "outcome", "duration_ms", "remote_addr", "ids")
     list_filter = ("client", "method", "outcome", "surface", "time")
-    search_fields = ("client_name", "method", "outcome", "remote_addr", "ids")
+    search_fields = ("client_name", "method", "outcome", "remote_addr", "ids", "request_id")
     date_hierarchy = "time"
     show_full_result_count = False
 

@@ -83,6 +83,12 @@ class AuditEntry(models.Model):
     duration_ms = models.PositiveIntegerField(default=0)
     remote_addr = models.GenericIPAddressField(null=True, blank=True)
     ids = models.JSONField(default=dict, blank=True)
+    request_id = models.CharField(
+        max_length=64, blank=True, db_index=True, help_text="X-Request-ID: the same id in the logs and at the proxy."
+    )
+    message = models.CharField(
+        max_length=300, blank=True, help_text="A failed call's error message, without any value the caller typed."
+    )
 
     class Meta:
         db_table = "his_auditentry"  # its table since the first release (the his app's history)

@@ -9,7 +9,9 @@ from django.utils import timezone
 
 from centers.models import Center
 from clients.models import AuditEntry, IntegrationClient, PatientPattern
+from clients.signals import call_recorded
 from core.errors import CONFLICT, INVALID_INPUT, NOT_FOUND, DomainError
+from core.operations import current_request_id
 
 logger = logging.getLogger(__name__)
 
@@ -74,20 +76,32 @@ def record_call(
     duration_ms: int,
     address: str | None,
     ids: dict[str, Any] | None = None,
+    message: str = "",
+    request_id: str | None = None,
 ) -> None:
-    """Writes one audit entry: ids only, never names, contact data or content. A failure to write it is
-    logged, never shown to the caller."""
+    """Writes one audit entry: ids only, never names, contact data or content (`message`, a failed
+    call's error message, must already be without the values the caller typed). The request id is
+    the one being served unless given. A failure to write it is logged, never shown to the caller;
+    either way `call_recorded` is sent, so the call is counted even when the database is gone."""
+    entry = AuditEntry(
+        time=timezone.now(),
+        client=client,
+        client_name=(client.name if client else client_name or "")[:100],
+        surface=surface,
+        method=method[:50],
+        outcome=outcome,
+        duration_ms=duration_ms,
+        remote_addr=address,
+        ids=ids or {},
+        request_id=(current_request_id() if request_id is None else request_id)[:64],
+        message=message[:300],
+    )
+    stored = False
     try:
-        AuditEntry.objects.create(
-            time=timezone.now(),
-            client=client,
-            client_name=(client.name if client else client_name or "")[:100],
-            surface=surface,
-            method=method[:50],
-            outcome=outcome,
-            duration_ms=duration_ms,
-            remote_addr=address,
-            ids=ids or {},
-        )
+        entry.save(force_insert=True)
+        stored = True
     except Exception:
         logger.exception("could not write the audit entry for %s", method)
+    for receiver, result in call_recorded.send_robust(sender=AuditEntry, entry=entry, stored=stored):
+        if isinstance(result, Exception):
+            logger.error("%r failed on the audit entry of %s: %r", receiver, method, result)

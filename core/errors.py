@@ -125,3 +125,17 @@ class DomainError(Exception):
 
     def __repr__(self) -> str:
         return f"DomainError({self.code.name}, {self.message!r})"
+
+
+# Facts that echo what a caller typed (a value that did not parse, a parser's complaint about the
+# body): a caller may put anything there, a patient's name included. Logs and the audit log keep a
+# message without them (`without_input`); the caller's own answer still shows them.
+INPUT_FACTS = frozenset({"value", "error", "detail"})
+NOT_KEPT = "(not kept)"
+
+
+def without_input(error: DomainError) -> DomainError:
+    """The same error with the facts that echo the caller's input replaced: its message names the field
+    and the ids, never a value the caller typed."""
+    facts = {k: (NOT_KEPT if k in INPUT_FACTS else v) for k, v in error.facts.items()}
+    return DomainError(error.code, error.template, retry_after=error.retry_after, **facts)

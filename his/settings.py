@@ -180,9 +180,11 @@ INSTALLED_APPS = [
     "exchange",
     "probe",
     "demo",
+    "ops",
 ]
 
 MIDDLEWARE = [
+    "ops.middleware.RequestMiddleware",  # first: the request id and the log line cover everything else
     "django.middleware.security.SecurityMiddleware",
     "webservices.middleware.WebserviceMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -272,11 +274,37 @@ SPECTACULAR_SETTINGS = {
     "PREPROCESSING_HOOKS": ["webservices.rest.schema_endpoints"],
 }
 
+# Operations (docs/operations.md). GET /metrics answers callers from these networks (default: this
+# machine) or with the bearer token; GET /health/live and /health/ready answer anyone.
+HIS_METRICS_ALLOWED = env_networks("HIS_METRICS_ALLOWED") or [
+    ipaddress.ip_network("127.0.0.0/8"),
+    ipaddress.ip_network("::1/128"),
+]
+HIS_METRICS_TOKEN = env_str("HIS_METRICS_TOKEN", "").strip()
+if HIS_METRICS_TOKEN and len(HIS_METRICS_TOKEN) < 32:
+    raise ImproperlyConfigured("HIS_METRICS_TOKEN is too short: use at least 32 random characters.")
+
+# json: one JSON object per line, for a log pipeline; text: readable lines (make run).
+HIS_LOG_FORMAT = env_str("HIS_LOG_FORMAT", "json").strip().lower()
+if HIS_LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured(f"HIS_LOG_FORMAT={HIS_LOG_FORMAT!r}: use json or text.")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"scrub": {"()": "ops.logs.ScrubFilter"}},
+    "formatters": {
+        "json": {"()": "ops.logs.JsonFormatter"},
+        "text": {"()": "ops.logs.TextFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": HIS_LOG_FORMAT, "filters": ["scrub"]}},
     "root": {"handlers": ["console"], "level": env_str("HIS_LOG_LEVEL", "WARNING")},
-    # spyne logs every fault it sends, client faults included, with a traceback: noise, not news.
-    "loggers": {"spyne.application.client": {"level": "CRITICAL"}},
+    "loggers": {
+        # One line per request answered (ops/middleware.py), whatever HIS_LOG_LEVEL says.
+        "his.requests": {"level": "INFO"},
+        # Django's own line for every 4xx answer repeats the request line: only its 5xx lines are kept.
+        "django.request": {"level": "ERROR"},
+        # spyne logs every fault it sends, client faults included, with a traceback: noise, not news.
+        "spyne.application.client": {"level": "CRITICAL"},
+    },
 }

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 urlpatterns = [
+    path("", include("ops.urls")),  # health, metrics, and the admin's integration dashboard
     path("admin/", admin.site.urls),
     path("", include("webservices.urls")),
 ]

@@ -31,3 +31,21 @@ FIELD_NAMES: Mapping[Term, str] = {
     Term.ID_NUMBER: "USER_ID_NUMBER",
     Term.GENDER: "USER_GENDER",
 }
+
+# The guide's webservice methods, spelled as the guide spells them (webservices/methods/ declares each;
+# a test keeps the two equal). Operations label their metrics with these names only.
+METHOD_NAMES: frozenset[str] = frozenset(
+    {
+        "GetCenters",
+        "KeyEntities",
+        "searchAvailabilities",
+        "addAppointment",
+        "deleteAppointment",
+        "CancelAppointment",
+        "checkAppointment",
+        "getAppointments",
+        "SearchAppointments",
+        "getTestResultsList",
+        "getTestResultContent",
+    }
+)

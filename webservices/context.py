@@ -20,6 +20,7 @@ class WebserviceCall:
     client: IntegrationClient | None = None
     attempted_name: str | None = None  # the client name sent, before it was authenticated
     outcome: str = "OK"  # or an error code, or INTERNAL_ERROR
+    message: str = ""  # a failure's message for the audit log, without the values the caller typed
     ids: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -44,8 +45,9 @@ def call_of(request: HttpRequest) -> WebserviceCall:
     return call
 
 
-def note_outcome(request: HttpRequest, code: str) -> None:
+def note_outcome(request: HttpRequest, code: str, message: str = "") -> None:
     """Records how the call ended, unless an earlier step already said (an internal error stays one)."""
     call = call_of(request)
     if call.outcome == "OK":
         call.outcome = code
+        call.message = message

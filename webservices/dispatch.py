@@ -18,10 +18,11 @@ from centers.models import Center
 from clients.models import IntegrationClient
 from clients.scope import scope_of
 from core.errors import INVALID_INPUT, SERVICE_UNAVAILABLE, DomainError
+from core.operations import database_unavailable
 from tuotempo.formats import parse_date, parse_number, parse_time, parse_timestamp
 from webservices.auth import authenticate
 from webservices.context import call_of
-from webservices.errors import wire_message
+from webservices.errors import audit_message, wire_message
 from webservices.registry import Answer, Call, Kind, Method
 
 logger = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ def unavailable(exception: Exception) -> DomainError:
     """What a failure outside the domain's own errors is to the caller: the database or the server."""
     if isinstance(exception, DatabaseError):
         logger.warning("database unavailable: %s", exception, exc_info=True)
+        database_unavailable.send(sender="webservices", exception=exception)
         return DomainError(SERVICE_UNAVAILABLE, MSG_UNAVAILABLE, retry_after=5)
     logger.exception("unexpected error", exc_info=exception)
     return DomainError(SERVICE_UNAVAILABLE, MSG_INTERNAL)
@@ -51,14 +53,15 @@ def serve(method: Method, *, request: HttpRequest, raw: Mapping[str, Any]) -> An
     try:
         answer = invoke(method, client=authenticate(request), raw=raw)
         if answer.error is not None:
-            call.outcome = answer.error.code.name
+            call.outcome, call.message = answer.error.code.name, audit_message(answer.error)
         return answer
     except DomainError as error:
-        call.outcome = error.code.name
+        call.outcome, call.message = error.code.name, audit_message(error)
         raise
     except Exception as exc:
         error = unavailable(exc)
         call.outcome = error.code.name if isinstance(exc, DatabaseError) else INTERNAL_ERROR
+        call.message = audit_message(error)
         raise error from None
     finally:
         call.ids = audit_ids(raw, answer)

@@ -1,6 +1,6 @@
 """What each error code is on each surface (contract section 3), and errors in the guide's words."""
 
-from core.errors import Code, DomainError
+from core.errors import Code, DomainError, without_input
 from tuotempo.words import FIELD_NAMES
 
 HTTP_STATUS = {
@@ -27,3 +27,8 @@ SOAP_FAULTS = {
 def wire_message(error: DomainError) -> str:
     """The error's message naming things by the guide's field names (RESOURCE_LID, not "doctor")."""
     return error.render(FIELD_NAMES)
+
+
+def audit_message(error: DomainError) -> str:
+    """The wire message as the audit log keeps it: without any value the caller typed."""
+    return wire_message(without_input(error))

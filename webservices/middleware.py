@@ -9,6 +9,7 @@ from core.errors import INVALID_INPUT, SERVICE_UNAVAILABLE, TOO_LARGE, DomainErr
 from webservices import rest, soap
 from webservices.context import WebserviceCall, note_outcome, surface_of
 from webservices.dispatch import INTERNAL_ERROR, unavailable
+from webservices.errors import audit_message
 
 MSG_TOO_LARGE = "The request body is over {limit} bytes."
 MSG_BAD_LENGTH = "Content-Length is not a number."
@@ -54,6 +55,7 @@ class WebserviceMiddleware:
             duration_ms=call.duration_ms,
             address=client_address(request),
             ids=call.ids,
+            message=call.message,
         )
         return no_store(request, response)
 
@@ -62,7 +64,7 @@ class WebserviceMiddleware:
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
-            note_outcome(request, INVALID_INPUT.name)
+            note_outcome(request, INVALID_INPUT.name, MSG_BAD_LENGTH)
             return HttpResponse(MSG_BAD_LENGTH, status=400, content_type="text/plain")
         if length > limit:
             return error_response(request, DomainError(TOO_LARGE, MSG_TOO_LARGE, limit=limit))
@@ -71,5 +73,7 @@ class WebserviceMiddleware:
     def process_exception(self, request, exception):
         if surface_of(request) is None:
             return None
-        note_outcome(request, SERVICE_UNAVAILABLE.name if isinstance(exception, DatabaseError) else INTERNAL_ERROR)
-        return error_response(request, unavailable(exception))
+        error = unavailable(exception)
+        code = SERVICE_UNAVAILABLE.name if isinstance(exception, DatabaseError) else INTERNAL_ERROR
+        note_outcome(request, code, audit_message(error))
+        return error_response(request, error)

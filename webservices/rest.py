@@ -23,7 +23,7 @@ from core.errors import INVALID_INPUT, NOT_FOUND, UNAUTHORIZED, DomainError
 from webservices.auth import REALM, authenticate
 from webservices.context import note_outcome
 from webservices.dispatch import serve
-from webservices.errors import HTTP_STATUS, wire_message
+from webservices.errors import HTTP_STATUS, audit_message, wire_message
 from webservices.registry import Answer, Content, Kind, Method, methods
 
 MSG_BAD_BODY = "The request body could not be read: {detail}"
@@ -51,7 +51,7 @@ def error_response(
     headers: Mapping[str, str] | None = None,
 ) -> HttpResponse:  # fmt: skip
     """The one place this surface answers a failure: the envelope with the contract's code and status."""
-    note_outcome(request, error.code.name)
+    note_outcome(request, error.code.name, audit_message(error))
     all_headers = dict(headers or {})
     if error.code is UNAUTHORIZED:
         all_headers["WWW-Authenticate"] = REALM

@@ -26,7 +26,7 @@ from core.errors import INVALID_INPUT, TOO_LARGE, UNAUTHORIZED, DomainError
 from webservices.auth import REALM, authenticate
 from webservices.context import call_of, note_outcome
 from webservices.dispatch import serve
-from webservices.errors import SOAP_FAULTS, wire_message
+from webservices.errors import SOAP_FAULTS, audit_message, wire_message
 from webservices.registry import Answer, Content, Method, methods
 
 TNS = "http://tuotempo.his/ws"
@@ -236,7 +236,7 @@ def fault_response(code: str, message: str, headers: dict[str, str] | None = Non
 def error_response(error: DomainError, *, request: HttpRequest) -> HttpResponse:
     """The one place this surface answers a failure: HTTP 401 or 413 before any envelope is processed,
     else a SOAP fault with the contract's code."""
-    note_outcome(request, error.code.name)
+    note_outcome(request, error.code.name, audit_message(error))
     message = wire_message(error)
     headers = {"Retry-After": str(error.retry_after)} if error.retry_after else {}
     if error.code is UNAUTHORIZED:
