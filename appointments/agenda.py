@@ -53,12 +53,14 @@ def center_agenda(
     resources: QuerySet[Resource] | None = None,
     activity: Activity | None = None,
     insurance: Insurance | None = None,
+    with_free: bool = True,
     now: dt.datetime | None = None,
 ) -> Agenda:
     """The agenda of the center's doctors (only those of `resources` when given, e.g. the desk's filter)
     from first_day to last_day: every appointment starting on those days, the free slots for the
     activity and insurance asked for (every activity and self-pay when none), and the absences. A fixed
-    number of queries, whatever the number of doctors."""
+    number of queries, whatever the number of doctors. Without `with_free`, no free slot is looked for
+    (a printed day list)."""
     doctors = (resources if resources is not None else Resource.objects.all()).filter(location__center=center)
     doctors = list(doctors.select_related("location__center").order_by("lid").distinct())
     since, until = day_bounds(center=center, first_day=first_day, last_day=last_day)
@@ -73,9 +75,11 @@ def center_agenda(
             "start", "pk"
         )
     )
-    free = desk_free_slots(
-        resources=doctors, first_day=first_day, last_day=last_day, activity=activity, insurance=insurance, now=now
-    )
+    free = []
+    if with_free:
+        free = desk_free_slots(
+            resources=doctors, first_day=first_day, last_day=last_day, activity=activity, insurance=insurance, now=now
+        )
     return Agenda(
         center=center,
         first_day=first_day,
@@ -119,3 +123,30 @@ def today_of(center: Center) -> dt.date:
 def insurances_of(*, resource: Resource) -> list[Insurance]:
     """The insurances the doctor accepts, web-enabled or not (the desk books them all)."""
     return list(Insurance.objects.filter(insurance_resources__resource=resource).order_by("name", "lid"))
+
+
+def move_choices(*, appointment: Appointment, day: dt.date, now: dt.datetime | None = None) -> list[Slot]:
+    """The free slots an appointment may move to on a day of its center: with any doctor there offering
+    its activity, for its insurance, its own time counting as free."""
+    center_id = appointment.resource.location.center_id
+    doctors = Resource.objects.filter(
+        location__center_id=center_id, resource_activities__activity_id=appointment.activity_id
+    ).select_related("location__center")
+    return desk_free_slots(
+        resources=doctors,
+        first_day=day,
+        last_day=day,
+        activity=appointment.activity,
+        insurance=appointment.insurance,
+        exclude=appointment,
+        now=now,
+    )
+
+
+def opening_center(*, doctor_lid: str | None = None) -> Center | None:
+    """The center the desk opens on when none is asked for: the doctor's, else the first center."""
+    if doctor_lid:
+        doctor = Resource.objects.filter(lid=doctor_lid).select_related("location__center").first()
+        if doctor is not None:
+            return doctor.location.center
+    return Center.objects.order_by("lid").first()

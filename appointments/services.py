@@ -268,14 +268,16 @@ MSG_ABSENCE_WHO = "An absence is of one doctor or of a whole center (a holiday),
 MSG_ABSENCE_END = "The absence must end after it starts."
 
 
-def _refusal(
+def why_not_bookable_at_desk(
+    *,
     resource: Resource,
     activity: Activity,
     insurance: Insurance | None,
     start: dt.datetime,
     exclude: Appointment | None = None,
 ) -> DomainError:
-    """Why the desk cannot book or move into that slot, in the hospital's words."""
+    """Why the desk cannot book (or move an appointment) into that slot, in the hospital's words: taken,
+    closed by an absence, or not a slot of the doctor at all."""
     when = local_label(resource, start)
     own = ResourceActivity.objects.filter(resource=resource, activity=activity).values_list("duration", flat=True)
     length = dt.timedelta(minutes=next(iter(own), None) or activity.duration)
@@ -322,7 +324,7 @@ def book_slot_at_desk(
         return Booking(existing, created=False)
     free = desk_free_slots_at(resource=resource, start=start, activity=activity, insurance=insurance)
     if not free:
-        raise _refusal(resource, activity, insurance, start)
+        raise why_not_bookable_at_desk(resource=resource, activity=activity, insurance=insurance, start=start)
     slot = free[0]
     appointment = Appointment(
         resource=resource,
@@ -359,7 +361,13 @@ def move_to_free_slot(*, appointment: Appointment, resource: Resource, start: dt
         exclude=appointment,
     )
     if not free:
-        raise _refusal(resource, appointment.activity, appointment.insurance, start, exclude=appointment)
+        raise why_not_bookable_at_desk(
+            resource=resource,
+            activity=appointment.activity,
+            insurance=appointment.insurance,
+            start=start,
+            exclude=appointment,
+        )
     return reschedule_appointment(appointment=appointment, start=free[0].start, end=free[0].end, resource=resource)
 
 

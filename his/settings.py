@@ -176,6 +176,7 @@ INSTALLED_APPS = [
     # The ways in
     "webservices",
     "exchange",
+    "desk",
     "demo",
 ]
 
