@@ -90,8 +90,9 @@ def build_grid(agenda: Agenda, columns: list[tuple[Resource, dt.date]]) -> Grid:
     times = {key for column in laid for key in column.entries}
     for column in laid:
         for absence in column.absences:
-            first = max(local(absence.start, agenda), dt.datetime.combine(column.day, dt.time(), zone))
-            times.add(f"{first:%H:%M}")
+            start = local(absence.start, agenda)
+            if start.date() == column.day:  # one that began on an earlier day shades the cells it covers
+                times.add(f"{start:%H:%M}")
 
     rows = []
     for key in sorted(times):
