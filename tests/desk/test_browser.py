@@ -43,8 +43,8 @@ def executable(*names: str) -> str | None:
     return None
 
 
-@pytest.fixture
-def browser(tmp_path):
+def browser_binaries() -> tuple[str, str]:
+    """Chromium and chromedriver: without them the browser tests are skipped, and FAIL when CI is set."""
     chromium, driver = executable("chromium", "chromium-browser"), executable("chromedriver")
     if chromium is None or driver is None:
         message = (
@@ -53,6 +53,12 @@ def browser(tmp_path):
         if os.environ.get("CI"):
             pytest.fail(f"{message}: missing in CI")
         pytest.skip(message)
+    return chromium, driver
+
+
+@pytest.fixture
+def browser(tmp_path):
+    chromium, driver = browser_binaries()
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 

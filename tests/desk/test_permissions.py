@@ -150,3 +150,15 @@ def test_a_patients_name_is_shown_as_text_never_as_markup(desk, clinic):
         assert response.status_code == 200
         assert "<script>alert" not in content and "<img src=x" not in content
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in content
+
+
+def test_a_message_naming_a_hostile_patient_is_escaped_too(desk, clinic):
+    PatientFactory(lid="P66", first_name="<script>alert(3)</script>", second_name="X")
+
+    response = desk.post(
+        desk_url("book"), {"slot": slot_lid(clinic), "activity": "VIS", "origin": "DESK", "patient": "P66"}, follow=True
+    )
+
+    content = response.content.decode()
+    assert Appointment.objects.filter(patient__lid="P66").exists()
+    assert "Booked:" in content and "<script>alert(3)" not in content and "&lt;script&gt;alert(3)" in content
