@@ -97,12 +97,15 @@ class AbsenceForm(forms.Form):
         required=False,
         empty_label="The whole center (a holiday)",
     )
-    first_day = date_field("From")
-    start_time = forms.TimeField(label="at", required=False, widget=forms.TimeInput(attrs={"placeholder": "hh:mm"}))
-    last_day = date_field("To")
+    first_day = date_field("First day")
+    start_time = forms.TimeField(
+        label="From", required=False, widget=forms.TimeInput(attrs={"placeholder": "hh:mm"}),
+        help_text="Empty: from the start of the first day.",
+    )  # fmt: skip
+    last_day = date_field("Last day")
     end_time = forms.TimeField(
-        label="until", required=False, widget=forms.TimeInput(attrs={"placeholder": "hh:mm"}),
-        help_text="Empty: until the end of that day.",
+        label="Until", required=False, widget=forms.TimeInput(attrs={"placeholder": "hh:mm"}),
+        help_text="Empty: until the end of the last day.",
     )  # fmt: skip
     reason = forms.CharField(label="Reason", required=False, max_length=200)
 

@@ -21,6 +21,8 @@ from appointments.agenda import appointments_during, center_agenda, insurances_o
 from appointments.models import Absence
 from appointments.selectors import appointment_for, named_slot
 from appointments.services import (
+    MSG_SLOT_CLOSED,
+    MSG_SLOT_TAKEN,
     book_slot_at_desk,
     cancel_at_desk,
     mark_absence,
@@ -28,7 +30,7 @@ from appointments.services import (
     why_not_bookable_at_desk,
 )
 from appointments.slots import desk_free_slots_at
-from core.errors import CONFLICT, NOT_FOUND, DomainError
+from core.errors import NOT_FOUND, DomainError
 from desk.filters import fmt_day, parse_agenda_query
 from desk.forms import MSG_NO_PATIENT, NEW_PATIENT, AbsenceForm, BookForm, CancelForm, DayForm, MoveForm
 from desk.grid import build_grid
@@ -54,6 +56,8 @@ MSG_POSSIBLE_DUPLICATES = (
 MSG_CHOOSE_DOCTOR = "Choose a doctor to see their week."
 MSG_NO_CENTER = "The hospital has no center yet: add one in the admin."
 REASON_WORDS = {"admin": "by the hospital", "user": "at the patient's request"}
+# Refusals that mean the slot went while the clerk was filling the form: back to the refreshed day.
+GONE_MEANWHILE = (MSG_SLOT_TAKEN, MSG_SLOT_CLOSED)
 
 
 def desk_page(view):
@@ -251,7 +255,7 @@ def book_view(request):
                     notes=cleaned["notes"],
                 )
             except DomainError as error:
-                if error.code != CONFLICT:
+                if error.template not in GONE_MEANWHILE:
                     form.add_error(None, capfirst(error.message))
                 else:
                     # Taken (or closed) meanwhile: say so and show the day as it is now.

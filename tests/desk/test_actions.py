@@ -9,7 +9,7 @@ import pytest
 from django.contrib.messages import get_messages
 
 from appointments.models import Absence, Appointment, AppointmentStatus, Origin
-from appointments.services import MSG_SLOT_TAKEN, local_label
+from appointments.services import MSG_NOT_A_DESK_SLOT_INSURED, MSG_SLOT_TAKEN, local_label
 from appointments.slots import desk_free_slots_at
 from demo.factories import AppointmentFactory, PatientFactory
 from desk.forms import MSG_CHOOSE_PATIENT
@@ -315,3 +315,16 @@ def test_a_doctor_of_another_center_cannot_be_closed_from_this_one(desk, clinic)
 
     assert response.status_code == 400 and "Select a valid choice" in response.content.decode()
     assert not Absence.objects.exists()
+
+
+def test_an_insurance_that_does_not_cover_the_activity_is_refused_on_the_form(desk, clinic, lucia):
+    slot = slot_of(clinic, "d1", "09:00", activity="ecg")
+
+    response = desk.post(desk_url("book"), {"slot": slot.lid, "activity": "ECG", "insurance": "SAN", "origin": "DESK",
+                                            "patient": "P50"})  # fmt: skip
+
+    assert response.status_code == 400
+    expected = said(MSG_NOT_A_DESK_SLOT_INSURED, when=local_label(clinic["d1"], slot.start), resource="D1",
+                    activity="ECG", insurance="SAN")  # fmt: skip
+    assert f"S{expected[1:]}" in unescape(response.content.decode())
+    assert not Appointment.objects.exists()
