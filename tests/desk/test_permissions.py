@@ -162,3 +162,15 @@ def test_a_message_naming_a_hostile_patient_is_escaped_too(desk, clinic):
     content = response.content.decode()
     assert Appointment.objects.filter(patient__lid="P66").exists()
     assert "Booked:" in content and "<script>alert(3)" not in content and "&lt;script&gt;alert(3)" in content
+
+
+def test_an_integration_clients_credentials_open_no_desk_page(client, clinic, held, make_client):
+    creds = make_client(name="tuotempo-lpa", centers=["LPA"])
+    url, body = actions(clinic, held)["cancel"]
+
+    for authorization in (creds.basic(), creds.bearer()):
+        seen = client.get(desk_url("day", center="MAD"), HTTP_AUTHORIZATION=authorization)
+        acted = client.post(url, body, HTTP_AUTHORIZATION=authorization)
+        assert seen.status_code == 302 and "/admin/login/" in seen["Location"]
+        assert acted.status_code == 302 and "/admin/login/" in acted["Location"]
+    assert unchanged(held)
