@@ -8,11 +8,13 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from appointments.models import (
     ACTIVE_STATUSES,
     CANCELLED_STATUSES,
+    Absence,
     Activity,
     Appointment,
     AppointmentStatus,
@@ -21,9 +23,10 @@ from appointments.models import (
     Resource,
     ResourceActivity,
 )
-from appointments.selectors import overlapping_appointment
-from appointments.slots import find_slot
-from clients.scope import Scope
+from appointments.selectors import APPOINTMENT_RELATED, overlapping_appointment
+from appointments.slots import desk_free_slots_at, find_slot
+from centers.models import Center
+from clients.scope import HOSPITAL, Scope
 from core.errors import CONFLICT, INVALID_INPUT, NOT_FOUND, DomainError
 from patients.models import Patient, PatientData
 from patients.selectors import follow_merges
@@ -244,3 +247,153 @@ def confirm_by_patient(*, appointment: Appointment) -> bool:
     Appointment.objects.filter(pk=current.pk).update(patient_confirmed_at=now)
     appointment.patient_confirmed_at = now
     return True
+
+
+# ---------------------------------------------------------------- the desk's bookings, moves and absences
+
+MSG_SLOT_CLOSED = (
+    "{when} with {T.RESOURCE} {resource} can no longer be booked: the doctor is absent or the center is closed then."
+)
+MSG_NOT_A_DESK_SLOT = (
+    "{when} with {T.RESOURCE} {resource} is not a free slot for {T.ACTIVITY} {activity}: it is outside the "
+    "doctor's hours, in the past, or not something the doctor offers."
+)
+MSG_NOT_A_DESK_SLOT_INSURED = (
+    "{when} with {T.RESOURCE} {resource} is not a free slot for {T.ACTIVITY} {activity} with {T.INSURANCE} "
+    "{insurance}: it is outside the doctor's hours, in the past, or the doctor or the insurance does not take it."
+)
+MSG_PATIENT_OR_DATA = "Choose a patient, or give the details of a new one."
+MSG_ABSENCE_WHO = "An absence is of one doctor or of a whole center (a holiday), not both and not neither."
+MSG_ABSENCE_END = "The absence must end after it starts."
+
+
+def why_not_bookable_at_desk(
+    *,
+    resource: Resource,
+    activity: Activity,
+    insurance: Insurance | None,
+    start: dt.datetime,
+    exclude: Appointment | None = None,
+) -> DomainError:
+    """Why the desk cannot book (or move an appointment) into that slot, in the hospital's words: taken,
+    closed by an absence, or not a slot of the doctor at all."""
+    when = local_label(resource, start)
+    own = ResourceActivity.objects.filter(resource=resource, activity=activity).values_list("duration", flat=True)
+    length = dt.timedelta(minutes=next(iter(own), None) or activity.duration)
+    if overlapping_appointment(resource=resource, start=start, end=start + length, exclude=exclude) is not None:
+        return DomainError(CONFLICT, MSG_SLOT_TAKEN, when=when, resource=resource.lid)
+    closed = Absence.objects.filter(
+        Q(resource=resource) | Q(center_id=resource.location.center_id), start__lt=start + length, end__gt=start
+    )
+    if closed.exists():
+        return DomainError(CONFLICT, MSG_SLOT_CLOSED, when=when, resource=resource.lid)
+    facts = {"when": when, "resource": resource.lid, "activity": activity.lid}
+    if insurance is not None:
+        return DomainError(CONFLICT, MSG_NOT_A_DESK_SLOT_INSURED, insurance=insurance.lid, **facts)
+    return DomainError(CONFLICT, MSG_NOT_A_DESK_SLOT, **facts)
+
+
+@transaction.atomic
+def book_slot_at_desk(
+    *,
+    resource: Resource,
+    activity: Activity,
+    start: dt.datetime,
+    insurance: Insurance | None,
+    patient: Patient | None = None,
+    patient_data: PatientData | None = None,
+    origin: str = Origin.DESK,
+    notes: str = "",
+) -> Booking:
+    """Books a free slot from the desk (or by phone) for a known patient, or for one described by
+    `patient_data`: matched as an online booking matches (the same ID number, or the same name, date of
+    birth and phone or email), else registered. The slot must be free under the slot engine's rules at
+    the desk (slots.desk_free_slots), checked while holding the doctor's turn, as an online booking does:
+    the desk and tuOtempO never book one slot twice. The same patient booking the slot again gets the
+    appointment back. A refused booking leaves nothing behind, not even the patient it registered."""
+    if patient is None and patient_data is None:
+        raise DomainError(INVALID_INPUT, MSG_PATIENT_OR_DATA)
+    take_turn(resource)
+    # The patient is settled after taking the turn, as book_appointment does: the locks come in one order.
+    if patient is None:
+        patient = resolve_patient(data=patient_data, scope=HOSPITAL)
+    patient = follow_merges(patient)
+    existing = held_by(patient=patient, resource=resource, activity=activity, start=start)
+    if existing is not None:
+        return Booking(existing, created=False)
+    free = desk_free_slots_at(resource=resource, start=start, activity=activity, insurance=insurance)
+    if not free:
+        raise why_not_bookable_at_desk(resource=resource, activity=activity, insurance=insurance, start=start)
+    slot = free[0]
+    appointment = Appointment(
+        resource=resource,
+        activity=activity,
+        insurance=insurance,
+        location=slot.location,
+        patient=patient,
+        start=slot.start,
+        end=slot.end,
+        status=AppointmentStatus.APPROVED,
+        origin=origin,
+        notes=notes[:500],
+    )
+    save_or_refuse(appointment)
+    return Booking(appointment, created=True)
+
+
+@transaction.atomic
+def move_to_free_slot(*, appointment: Appointment, resource: Resource, start: dt.datetime) -> Appointment:
+    """Moves an active appointment to a free slot of the same or another doctor, for its activity and
+    insurance, under the desk's slot rules and holding the new doctor's turn; it takes the length of the
+    new slot. Its own old time counts as free, so it may move by less than its length."""
+    take_turn(resource)
+    appointment = (
+        Appointment.objects.select_for_update(of=("self",)).select_related(*APPOINTMENT_RELATED).get(pk=appointment.pk)
+    )
+    if appointment.status in CANCELLED_STATUSES:
+        raise DomainError(CONFLICT, MSG_CANCELLED_CANNOT_MOVE, app=appointment.lid)
+    free = desk_free_slots_at(
+        resource=resource,
+        start=start,
+        activity=appointment.activity,
+        insurance=appointment.insurance,
+        exclude=appointment,
+    )
+    if not free:
+        raise why_not_bookable_at_desk(
+            resource=resource,
+            activity=appointment.activity,
+            insurance=appointment.insurance,
+            start=start,
+            exclude=appointment,
+        )
+    return reschedule_appointment(appointment=appointment, start=free[0].start, end=free[0].end, resource=resource)
+
+
+@transaction.atomic
+def cancel_at_desk(*, appointment: Appointment, by_admin: bool = True) -> Appointment:
+    """Cancels an appointment from the desk: by the hospital (by admin) or on the patient's word (by
+    user), also one that has started. Cancelling a cancelled appointment changes nothing."""
+    appointment = (
+        Appointment.objects.select_for_update(of=("self",)).select_related(*APPOINTMENT_RELATED).get(pk=appointment.pk)
+    )
+    return cancel_appointment(appointment=appointment, by_admin=by_admin, allow_past=True)
+
+
+@transaction.atomic
+def mark_absence(
+    *,
+    start: dt.datetime,
+    end: dt.datetime,
+    resource: Resource | None = None,
+    center: Center | None = None,
+    reason: str = "",
+) -> Absence:
+    """Closes a doctor (an absence) or a whole center (a holiday) from start to end: no slot is offered
+    then, online or at the desk. Appointments already booked then are kept: appointments_during()
+    lists them for the desk to move or cancel."""
+    if (resource is None) == (center is None):
+        raise DomainError(INVALID_INPUT, MSG_ABSENCE_WHO)
+    if end <= start:
+        raise DomainError(INVALID_INPUT, MSG_ABSENCE_END)
+    return Absence.objects.create(resource=resource, center=center, start=start, end=end, reason=reason.strip()[:200])

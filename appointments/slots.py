@@ -359,8 +359,11 @@ def _free(candidates: list[tuple[int, str, _Offer]], limit: int) -> list[tuple[i
     return free
 
 
-def _busy(*, offers: Iterable[_Offer], since: int, until: int) -> dict[int, tuple[list[float], list[float]]]:
-    """Per resource, its busy periods between two instants, merged and sorted: (starts, ends). Two queries."""
+def _busy(
+    *, offers: Iterable[_Offer], since: int, until: int, exclude: int | None = None
+) -> dict[int, tuple[list[float], list[float]]]:
+    """Per resource, its busy periods between two instants, merged and sorted: (starts, ends). Two queries.
+    The appointment with primary key `exclude`, if any, does not count (it is being moved)."""
     by_center = defaultdict(list)
     for offer in offers:
         by_center[offer.resource.location.center_id].append(offer.resource.pk)
@@ -373,7 +376,10 @@ def _busy(*, offers: Iterable[_Offer], since: int, until: int) -> dict[int, tupl
         start__gt=since_dt - MAX_APPOINTMENT_LENGTH,
         start__lt=until_dt,
         end__gt=since_dt,
-    ).values_list("resource_id", "start", "end")
+    )
+    if exclude is not None:
+        appointments = appointments.exclude(pk=exclude)
+    appointments = appointments.values_list("resource_id", "start", "end")
     for resource_id, start, end in appointments:
         periods[resource_id].append((start.timestamp(), end.timestamp()))
     absences = Absence.objects.filter(
@@ -429,3 +435,127 @@ def _timestamp(day: dt.date, seconds: int, zone: ZoneInfo, offset: int | None) -
     if first < second:  # in the hour skipped when the clocks go forward
         return None
     return naive - int(first.total_seconds())
+
+
+# ---------------------------------------------------------------- the desk's free slots
+
+
+def desk_free_slots(
+    *,
+    resources: Iterable[Resource],
+    first_day: dt.date,
+    last_day: dt.date,
+    activity: Activity | None = None,
+    insurance: Insurance | None = None,
+    exclude: Appointment | None = None,
+    now: dt.datetime | None = None,
+) -> list[Slot]:
+    """Every free slot the desk may book for these doctors from one day to another (wall-clock days of
+    each doctor's center): for every activity a doctor offers, or only `activity`; self-pay, or with an
+    insurance the doctor accepts and that covers the activity. The rules of find_slots apply, except the
+    web flags: the desk also books what is not offered online (phone-only activities, desk-only doctors).
+    An excluded appointment's own time counts as free (the desk is moving it). Ordered by start, doctor
+    and activity. A fixed number of queries, whatever the number of doctors, activities and days."""
+    resource_ids = sorted({resource.pk for resource in resources})
+    if not resource_ids or last_day < first_day:
+        return []
+    now = now or timezone.now()
+    pairs = ResourceActivity.objects.filter(resource_id__in=resource_ids)
+    if activity is not None:
+        pairs = pairs.filter(activity=activity)
+    insurance_prices = {}
+    if insurance is not None:
+        insurance_prices = dict(
+            InsuranceActivity.objects.filter(insurance=insurance).values_list("activity_id", "price")
+        )
+        pairs = pairs.filter(resource__insurance_resources__insurance=insurance, activity_id__in=list(insurance_prices))
+    offers: dict[int, list[_Offer]] = defaultdict(list)  # per activity id
+    activities: dict[int, Activity] = {}
+    for row in pairs.select_related("resource__location__center", "activity").order_by("resource__lid"):
+        duration = (row.duration or row.activity.duration) * 60
+        prices = (insurance_prices.get(row.activity_id), row.price, row.activity.price)
+        activities[row.activity_id] = row.activity
+        offers[row.activity_id].append(
+            _Offer(
+                resource=row.resource,
+                zone=row.resource.location.center.zone,
+                duration=duration,
+                step=(row.resource.availabilities_step * 60) if row.resource.availabilities_step else duration,
+                price=next((p for p in prices if p is not None), None),
+            )
+        )
+    if not offers:
+        return []
+    _load_desk_rules(offers=offers, resource_ids=resource_ids, first_day=first_day, last_day=last_day)
+
+    window, band = (first_day, 0, last_day, None), (0, None)
+    candidates = []
+    for activity_id, activity_offers in offers.items():
+        with_rules = [offer for offer in activity_offers if offer.rules]
+        for start, _lid, offer in _candidates(with_rules, first_day, last_day, window, band, now.timestamp()):
+            candidates.append((start, offer, activity_id))
+    if not candidates:
+        return []
+    one_offer_per_resource = {offer.resource.pk: offer for _start, offer, _a in candidates}.values()
+    busy = _busy(
+        offers=one_offer_per_resource,
+        since=min(c[0] for c in candidates),
+        until=max(c[0] + c[1].duration for c in candidates),
+        exclude=exclude.pk if exclude is not None else None,
+    )
+    slots = []
+    for start, offer, activity_id in candidates:
+        starts, ends = busy.get(offer.resource.pk, ((), ()))
+        before = bisect_left(starts, start + offer.duration) - 1  # the last busy period starting before the end
+        if before < 0 or ends[before] <= start:
+            slots.append(_slot(offer, activities[activity_id], insurance, start))
+    return sorted(slots, key=lambda slot: (slot.start.timestamp(), slot.resource.lid, slot.activity.lid))
+
+
+def desk_free_slots_at(
+    *,
+    resource: Resource,
+    start: dt.datetime,
+    activity: Activity | None = None,
+    insurance: Insurance | None = None,
+    exclude: Appointment | None = None,
+    now: dt.datetime | None = None,
+) -> list[Slot]:
+    """The desk's free slots of the doctor starting at that instant, one per activity (or only
+    `activity`'s): what the desk may book or move there right now."""
+    day = start.astimezone(resource.location.center.zone).date()
+    found = desk_free_slots(
+        resources=[resource],
+        first_day=day,
+        last_day=day,
+        activity=activity,
+        insurance=insurance,
+        exclude=exclude,
+        now=now,
+    )
+    return [slot for slot in found if slot.start.timestamp() == start.timestamp()]
+
+
+def _load_desk_rules(
+    *, offers: dict[int, list[_Offer]], resource_ids: list[int], first_day: dt.date, last_day: dt.date
+) -> None:
+    """Fills the rules of each (doctor, activity) offer, by weekday, in one query: a rule naming
+    activities applies only to those."""
+    rules: dict[int, tuple] = {}
+    restricted: dict[int, set[int]] = defaultdict(set)
+    rows = (
+        AvailabilityRule.objects.filter(resource_id__in=resource_ids)
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=first_day))
+        .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=last_day))
+        .values_list("pk", "resource_id", "weekday", "start_time", "end_time", "valid_from", "valid_to", "activities")
+    )
+    for pk, resource_id, weekday, start, end, valid_from, valid_to, activity_id in rows:
+        rules[pk] = (resource_id, weekday, (_seconds(start), _seconds(end), valid_from, valid_to))
+        if activity_id is not None:
+            restricted[pk].add(activity_id)
+    for activity_id, activity_offers in offers.items():
+        by_resource = {offer.resource.pk: offer for offer in activity_offers}
+        for pk, (resource_id, weekday, rule) in rules.items():
+            offer = by_resource.get(resource_id)
+            if offer is not None and (pk not in restricted or activity_id in restricted[pk]):
+                offer.rules[weekday].append(rule)

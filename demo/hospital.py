@@ -940,6 +940,11 @@ def admin_url() -> str:
     return f"http://127.0.0.1:{os.environ.get('HIS_PORT') or '8000'}/admin/"
 
 
+def desk_url() -> str:
+    """The clerks' agenda, served beside the admin (same login)."""
+    return f"http://127.0.0.1:{os.environ.get('HIS_PORT') or '8000'}/desk/"
+
+
 def ensure_demo_admin(*, username: str = "admin") -> tuple[str, str | None]:
     """Makes sure the demo has a superuser. Returns (username, password) when one was created now,
     (username of an existing superuser, None) otherwise: a password is never given twice."""

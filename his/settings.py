@@ -179,6 +179,7 @@ INSTALLED_APPS = [
     "webservices",
     "exchange",
     "probe",
+    "desk",
     "demo",
     "ops",
 ]

@@ -4,14 +4,16 @@ A patient merged away at the desk points to the record that replaced it (`merged
 a merged record leads to the surviving one, and merged records are never matched.
 """
 
+import re
 from collections.abc import Collection, Iterator
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet, Value
+from django.db.models.functions import Replace
 
 from centers.models import Center
 from clients.scope import Scope
 from core.errors import CONFLICT, INVALID_INPUT, NOT_FOUND, DomainError, Term
-from patients.models import Patient, PatientData, PatientLink, normalise_id_number, normalise_phone
+from patients.models import Patient, PatientData, PatientLink, normalise_id_number, normalise_name, normalise_phone
 
 PATTERN_LID = "lid"
 PATTERN_TID = "tid"
@@ -178,3 +180,70 @@ def patients_for_campaign(*, channel: str | None, centers: Collection[Center] | 
     if centers is not None:
         queryset = queryset & patients_known_in(centers)
     return queryset.order_by("lid", "pk").iterator(chunk_size=CAMPAIGN_CHUNK)
+
+
+# ---------------------------------------------------------------- the desk's patient search
+
+SEARCH_LIMIT = 20
+MIN_PHONE_DIGITS = 6
+PHONE_TYPED = re.compile(r"[\d\s\-.()/+]+")
+
+
+def _digits_of(field: str):
+    """The phone field without the separators people type (spaces, dashes, dots, brackets)."""
+    value = F(field)
+    for separator in (" ", "-", ".", "(", ")", "/"):
+        value = Replace(value, Value(separator), Value(""))
+    return value
+
+
+def search_patients(*, text: str, limit: int = SEARCH_LIMIT) -> list[Patient]:
+    """The patients (not merged away) a clerk may mean by what was typed: a hospital id, an ID number,
+    a phone number (mobile or landline, the end of it is enough: at least 6 digits), or words of the
+    name (every word must appear in the full name, accents and letter case ignored). Ordered by name."""
+    text = (text or "").strip()
+    if not text:
+        return []
+    wanted = Q(lid__iexact=text)
+    id_key = normalise_id_number(text)
+    if id_key:
+        wanted |= Q(id_key=id_key)
+    queryset = Patient.objects.filter(merged_into__isnull=True)
+    phone = normalise_phone(text)
+    if PHONE_TYPED.fullmatch(text) and len(phone) >= MIN_PHONE_DIGITS:
+        queryset = queryset.annotate(
+            mobile_digits=_digits_of("mobile_phone"), landline_digits=_digits_of("landline_phone")
+        )
+        wanted |= Q(mobile_digits__endswith=phone) | Q(landline_digits__endswith=phone)
+    words = normalise_name(text).split()
+    if words:
+        by_name = Q()
+        for word in words:
+            by_name &= Q(name_key__contains=word)
+        wanted |= by_name
+    return list(queryset.filter(wanted).order_by("name_key", "lid")[:limit])
+
+
+def similar_patients(*, data: PatientData, limit: int = 5) -> list[Patient]:
+    """Patients (not merged away) who may be the person described, for a warning before registering
+    a new one: those the booking match would take (matching_patients), and those with the same ID
+    number, or the same full name and the same date of birth, mobile phone or email."""
+    found = {patient.pk: patient for patient in matching_patients(data=data)}
+    wanted = Q()
+    id_key = normalise_id_number(data.id_number)
+    if id_key:
+        wanted |= Q(id_key=id_key)
+    if data.name_key:
+        wanted |= Q(name_key=data.name_key)
+    if wanted != Q():
+        mobile, email = normalise_phone(data.mobile_phone), data.email.strip().lower()
+        for patient in Patient.objects.filter(wanted, merged_into__isnull=True).order_by("pk")[: limit * 4]:
+            same_id = bool(id_key) and patient.id_key == id_key
+            same_other = (
+                (data.date_of_birth is not None and patient.date_of_birth == data.date_of_birth)
+                or (bool(mobile) and normalise_phone(patient.mobile_phone) == mobile)
+                or (bool(email) and patient.email.strip().lower() == email)
+            )
+            if same_id or (patient.name_key == data.name_key and same_other):
+                found.setdefault(patient.pk, patient)
+    return sorted(found.values(), key=lambda p: p.pk)[:limit]

@@ -341,6 +341,7 @@ def test_ensure_demo_admin_shows_the_password_only_once(client, monkeypatch):
 
     password = re.search(r"password: (\S+)", first).group(1)
     assert "http://127.0.0.1:8123/admin/" in first and "username: admin" in first
+    assert "http://127.0.0.1:8123/desk/" in first and "http://127.0.0.1:8123/desk/" in second
     assert "will not be shown again" in first
     assert password not in second and "password:" not in second
     assert "changepassword admin" in second and "http://127.0.0.1:8123/admin/" in second
@@ -355,5 +356,6 @@ def test_ensure_demo_admin_leaves_an_existing_superuser_alone(monkeypatch):
     output = _admin(monkeypatch, "")
 
     assert "http://127.0.0.1:8000/admin/" in output and "changepassword boss" in output
+    assert "http://127.0.0.1:8000/desk/" in output
     assert "s3cret-pass" not in output
     assert list(get_user_model().objects.values_list("username", flat=True)) == ["boss"]

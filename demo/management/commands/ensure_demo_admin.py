@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from demo.hospital import admin_url, ensure_demo_admin
+from demo.hospital import admin_url, desk_url, ensure_demo_admin
 
 
 class Command(BaseCommand):
@@ -14,12 +14,14 @@ class Command(BaseCommand):
                 f"Admin: {url} (superuser {username!r} already exists). "
                 f"Forgot the password? python manage.py changepassword {username}"
             )
+            self.stdout.write(f"Desk:  {desk_url()} (the clerks' agenda; same login)")
             return
         self.stdout.write(
             "\n".join(
                 [
                     "A superuser was created for the admin:",
                     f"  URL:      {url}",
+                    f"  desk:     {desk_url()} (the clerks' agenda; same login)",
                     f"  username: {username}",
                     f"  password: {password}",
                     "This password will not be shown again "
