@@ -1,8 +1,8 @@
 """The desk's agenda: what a clerk sees of a center's doctors over one day or one week.
 
 Reads only; every write goes through services.py. Days are wall-clock days of the center; the free
-slots are the slot engine's (slots.desk_free_slots), so a gap the desk shows is a slot the booking
-services accept.
+slots are the slot engine's (slots.find_slots, under the caller's scope: the hospital's desk sees what is
+not offered online too), so a gap the desk shows is a slot the booking services accept.
 """
 
 import datetime as dt
@@ -13,8 +13,9 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from appointments.models import ACTIVE_STATUSES, Absence, Activity, Appointment, Insurance, Resource
-from appointments.slots import Slot, desk_free_slots
+from appointments.slots import Slot, find_slots
 from centers.models import Center
+from clients.scope import Scope
 
 ONE_DAY = dt.timedelta(days=1)
 AGENDA_RELATED = ("patient", "activity", "insurance", "resource__location__center")
@@ -50,6 +51,7 @@ def center_agenda(
     center: Center,
     first_day: dt.date,
     last_day: dt.date,
+    scope: Scope,
     resources: QuerySet[Resource] | None = None,
     activity: Activity | None = None,
     insurance: Insurance | None = None,
@@ -77,9 +79,8 @@ def center_agenda(
     )
     free = []
     if with_free:
-        free = desk_free_slots(
-            resources=doctors, first_day=first_day, last_day=last_day, activity=activity, insurance=insurance, now=now
-        )
+        bookable = {"activity": activity, "insurance": insurance, "online": scope.online}
+        free = find_slots(resources=doctors, start_day=first_day, end_day=last_day, limit=None, now=now, **bookable)
     return Agenda(
         center=center,
         first_day=first_day,
@@ -125,19 +126,17 @@ def insurances_of(*, resource: Resource) -> list[Insurance]:
     return list(Insurance.objects.filter(insurance_resources__resource=resource).order_by("name", "lid"))
 
 
-def move_choices(*, appointment: Appointment, day: dt.date, now: dt.datetime | None = None) -> list[Slot]:
-    """The free slots an appointment may move to on a day of its center: with any doctor there offering
-    its activity, for its insurance, its own time counting as free."""
-    center_id = appointment.resource.location.center_id
-    doctors = Resource.objects.filter(
-        location__center_id=center_id, resource_activities__activity_id=appointment.activity_id
-    ).select_related("location__center")
-    return desk_free_slots(
-        resources=doctors,
-        first_day=day,
-        last_day=day,
+def move_choices(*, appointment: Appointment, day: dt.date, scope: Scope, now: dt.datetime | None = None) -> list[Slot]:
+    """The free slots an appointment may move to on a day of its center (services.move_to_free_slot):
+    with any doctor there offering its activity, for its insurance, its own time counting as free."""
+    return find_slots(
         activity=appointment.activity,
+        centers=[appointment.resource.location.center],
         insurance=appointment.insurance,
+        start_day=day,
+        end_day=day,
+        limit=None,
+        online=scope.online,
         exclude=appointment,
         now=now,
     )

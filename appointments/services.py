@@ -24,9 +24,9 @@ from appointments.models import (
     ResourceActivity,
 )
 from appointments.selectors import APPOINTMENT_RELATED, overlapping_appointment
-from appointments.slots import desk_free_slots_at, find_slot
+from appointments.slots import Slot, find_slot
 from centers.models import Center
-from clients.scope import HOSPITAL, Scope
+from clients.scope import Scope
 from core.errors import CONFLICT, INVALID_INPUT, NOT_FOUND, DomainError
 from patients.models import Patient, PatientData
 from patients.selectors import follow_merges
@@ -71,14 +71,26 @@ def save_or_refuse(appointment: Appointment) -> None:
         ) from None
 
 
+def refuse_if_cancelled(appointment: Appointment) -> None:
+    if appointment.status in CANCELLED_STATUSES:
+        raise DomainError(CONFLICT, MSG_CANCELLED_CANNOT_MOVE, app=appointment.lid)
+
+
+def locked(appointment: Appointment) -> Appointment:
+    """The appointment as stored now, its row locked until the transaction ends: what a change decides
+    on, so that two changes of one appointment (a cancellation and a move...) see each other."""
+    return (
+        Appointment.objects.select_for_update(of=("self",)).select_related(*APPOINTMENT_RELATED).get(pk=appointment.pk)
+    )
+
+
 @transaction.atomic
 def reschedule_appointment(
     *, appointment: Appointment, start: dt.datetime, end: dt.datetime | None = None, resource: Resource | None = None
 ) -> Appointment:
     """Moves an active appointment to another time (and optionally another resource), keeping its
     duration unless an end is given. Refuses a move onto another active appointment."""
-    if appointment.status in CANCELLED_STATUSES:
-        raise DomainError(CONFLICT, MSG_CANCELLED_CANNOT_MOVE, app=appointment.lid)
+    refuse_if_cancelled(appointment)
     resource = resource or appointment.resource
     end = end or start + (appointment.end - appointment.start)
     if end <= start:
@@ -94,8 +106,11 @@ def reschedule_appointment(
 @transaction.atomic
 def cancel_appointment(*, appointment: Appointment, by_admin: bool = False, allow_past: bool = False) -> Appointment:
     """Cancels an appointment, keeping the row: its slot becomes bookable again. Cancelling a
-    cancelled appointment changes nothing. Only the desk (allow_past) may cancel one that started."""
-    if appointment.status in CANCELLED_STATUSES:
+    cancelled appointment (as stored now: its row is locked first) changes nothing. Only the desk
+    (allow_past) may cancel one that started."""
+    stored = locked(appointment)
+    if stored.status in CANCELLED_STATUSES:
+        appointment.status, appointment.cancelled_at = stored.status, stored.cancelled_at
         return appointment
     now = timezone.now()
     if not allow_past and appointment.start <= now:
@@ -114,6 +129,9 @@ MSG_SLOT_NOT_OFFERED = (
 MSG_SLOT_NOT_OFFERED_INSURED = (
     "{when} with {T.RESOURCE} {resource} is not offered for {T.ACTIVITY} {activity} with {T.INSURANCE} "
     "{insurance}: it is outside the doctor's availability or in the past. Search the availabilities again."
+)
+MSG_SLOT_CLOSED = (
+    "{when} with {T.RESOURCE} {resource} can no longer be booked: the doctor is absent or the center is closed then."
 )
 MSG_NOT_OWNER = "Appointment {app} does not belong to this patient."
 
@@ -146,19 +164,21 @@ def book_appointment(
     scope: Scope,
     notes: str = "",
     origin: str = Origin.ONLINE,
+    new_patient: bool = False,
 ) -> Booking:
     """Books the slot for the patient the caller describes, identified or registered by its patient
-    pattern among the patients it may know. Exactly one of any number of simultaneous requests for a slot wins: the
-    database refuses the others. The same patient asking again for the slot it holds gets the same
-    appointment back. A failed booking leaves nothing behind, not even a patient it registered."""
+    pattern among the patients it may know (new_patient: registered, see resolve_patient). The slot
+    must be free under the rules of the caller's scope (an integration client books only what is
+    offered online; the hospital's desk, also what is not). Exactly one of any number of simultaneous
+    requests for a slot wins, whoever makes them: the database refuses the others. The same patient
+    asking again for the slot it holds gets the same appointment back. A failed booking leaves nothing
+    behind, not even a patient it registered."""
     take_turn(resource)
-    patient = resolve_patient(data=patient_data, scope=scope)
+    patient = resolve_patient(data=patient_data, scope=scope, new_patient=new_patient)
     existing = held_by(patient=patient, resource=resource, activity=activity, start=start)
     if existing is not None:
         return Booking(existing, created=False)
-    slot = find_slot(resource=resource, activity=activity, start=start, insurance=insurance)
-    if slot is None:
-        raise _why_not_bookable(resource, activity, insurance, start)
+    slot = bookable_slot(resource=resource, activity=activity, insurance=insurance, start=start, scope=scope)
     appointment = Appointment(
         resource=resource,
         activity=activity,
@@ -182,15 +202,44 @@ def book_appointment(
     return Booking(appointment, created=True)
 
 
-def _why_not_bookable(
-    resource: Resource, activity: Activity, insurance: Insurance | None, start: dt.datetime
+def bookable_slot(
+    *,
+    resource: Resource,
+    activity: Activity,
+    insurance: Insurance | None,
+    start: dt.datetime,
+    scope: Scope,
+    exclude: Appointment | None = None,
+) -> Slot:
+    """The free slot starting then that the caller may book (or move `exclude` to), or the refusal
+    saying why not. Call it holding the resource's turn, so that the answer still holds when saving."""
+    slot = find_slot(
+        resource=resource, activity=activity, start=start, insurance=insurance, online=scope.online, exclude=exclude
+    )
+    if slot is None:
+        raise why_not_bookable(resource=resource, activity=activity, insurance=insurance, start=start, exclude=exclude)
+    return slot
+
+
+def why_not_bookable(
+    *,
+    resource: Resource,
+    activity: Activity,
+    insurance: Insurance | None,
+    start: dt.datetime,
+    exclude: Appointment | None = None,
 ) -> DomainError:
+    """Why that slot cannot be booked, in the hospital's words: taken by another appointment, closed by
+    an absence or a holiday, or not offered at all (outside the doctor's rules, in the past...)."""
     when = local_label(resource, start)
     own = ResourceActivity.objects.filter(resource=resource, activity=activity).values_list("duration", flat=True)
-    duration = dt.timedelta(minutes=next(iter(own), None) or activity.duration)
-    taken = overlapping_appointment(resource=resource, start=start, end=start + duration) is not None
+    end = start + dt.timedelta(minutes=next(iter(own), None) or activity.duration)
+    taken = overlapping_appointment(resource=resource, start=start, end=end, exclude=exclude) is not None
     if taken and start > timezone.now():
         return DomainError(CONFLICT, MSG_SLOT_TAKEN, when=when, resource=resource.lid)
+    closing = Q(resource=resource) | Q(center_id=resource.location.center_id)
+    if Absence.objects.filter(closing, start__lt=end, end__gt=start).exists():
+        return DomainError(CONFLICT, MSG_SLOT_CLOSED, when=when, resource=resource.lid)
     if insurance is not None:
         return DomainError(
             CONFLICT,
@@ -207,9 +256,7 @@ def _why_not_bookable(
 def cancel_for_patient(*, appointment: Appointment, patient: Patient | None) -> Appointment:
     """Cancels on the patient's behalf (online, by reminder reply): only an appointment
     that has not started, and when a patient is named, only that patient's own."""
-    appointment = (
-        Appointment.objects.select_for_update().select_related("resource__location__center").get(pk=appointment.pk)
-    )
+    appointment = locked(appointment)
     if patient is not None and follow_merges(appointment.patient).pk != follow_merges(patient).pk:
         raise DomainError(NOT_FOUND, MSG_NOT_OWNER, app=appointment.lid)
     return cancel_appointment(appointment=appointment)
@@ -249,135 +296,28 @@ def confirm_by_patient(*, appointment: Appointment) -> bool:
     return True
 
 
-# ---------------------------------------------------------------- the desk's bookings, moves and absences
-
-MSG_SLOT_CLOSED = (
-    "{when} with {T.RESOURCE} {resource} can no longer be booked: the doctor is absent or the center is closed then."
-)
-MSG_NOT_A_DESK_SLOT = (
-    "{when} with {T.RESOURCE} {resource} is not a free slot for {T.ACTIVITY} {activity}: it is outside the "
-    "doctor's hours, in the past, or not something the doctor offers."
-)
-MSG_NOT_A_DESK_SLOT_INSURED = (
-    "{when} with {T.RESOURCE} {resource} is not a free slot for {T.ACTIVITY} {activity} with {T.INSURANCE} "
-    "{insurance}: it is outside the doctor's hours, in the past, or the doctor or the insurance does not take it."
-)
-MSG_PATIENT_OR_DATA = "Choose a patient, or give the details of a new one."
-MSG_ABSENCE_WHO = "An absence is of one doctor or of a whole center (a holiday), not both and not neither."
-MSG_ABSENCE_END = "The absence must end after it starts."
-
-
-def why_not_bookable_at_desk(
-    *,
-    resource: Resource,
-    activity: Activity,
-    insurance: Insurance | None,
-    start: dt.datetime,
-    exclude: Appointment | None = None,
-) -> DomainError:
-    """Why the desk cannot book (or move an appointment) into that slot, in the hospital's words: taken,
-    closed by an absence, or not a slot of the doctor at all."""
-    when = local_label(resource, start)
-    own = ResourceActivity.objects.filter(resource=resource, activity=activity).values_list("duration", flat=True)
-    length = dt.timedelta(minutes=next(iter(own), None) or activity.duration)
-    if overlapping_appointment(resource=resource, start=start, end=start + length, exclude=exclude) is not None:
-        return DomainError(CONFLICT, MSG_SLOT_TAKEN, when=when, resource=resource.lid)
-    closed = Absence.objects.filter(
-        Q(resource=resource) | Q(center_id=resource.location.center_id), start__lt=start + length, end__gt=start
-    )
-    if closed.exists():
-        return DomainError(CONFLICT, MSG_SLOT_CLOSED, when=when, resource=resource.lid)
-    facts = {"when": when, "resource": resource.lid, "activity": activity.lid}
-    if insurance is not None:
-        return DomainError(CONFLICT, MSG_NOT_A_DESK_SLOT_INSURED, insurance=insurance.lid, **facts)
-    return DomainError(CONFLICT, MSG_NOT_A_DESK_SLOT, **facts)
-
-
 @transaction.atomic
-def book_slot_at_desk(
-    *,
-    resource: Resource,
-    activity: Activity,
-    start: dt.datetime,
-    insurance: Insurance | None,
-    patient: Patient | None = None,
-    patient_data: PatientData | None = None,
-    origin: str = Origin.DESK,
-    notes: str = "",
-) -> Booking:
-    """Books a free slot from the desk (or by phone) for a known patient, or for one described by
-    `patient_data`: matched as an online booking matches (the same ID number, or the same name, date of
-    birth and phone or email), else registered. The slot must be free under the slot engine's rules at
-    the desk (slots.desk_free_slots), checked while holding the doctor's turn, as an online booking does:
-    the desk and tuOtempO never book one slot twice. The same patient booking the slot again gets the
-    appointment back. A refused booking leaves nothing behind, not even the patient it registered."""
-    if patient is None and patient_data is None:
-        raise DomainError(INVALID_INPUT, MSG_PATIENT_OR_DATA)
+def move_to_free_slot(*, appointment: Appointment, resource: Resource, start: dt.datetime, scope: Scope) -> Appointment:
+    """Moves an active appointment to a free slot of the same or another doctor for its activity and
+    insurance, one the caller may book (bookable_slot): it takes that slot's length, and its own old
+    time counts as free, so it may move by less than its length. The desk's move; the admin's
+    reschedule_appointment moves to any time the overlap rule allows."""
     take_turn(resource)
-    # The patient is settled after taking the turn, as book_appointment does: the locks come in one order.
-    if patient is None:
-        patient = resolve_patient(data=patient_data, scope=HOSPITAL)
-    patient = follow_merges(patient)
-    existing = held_by(patient=patient, resource=resource, activity=activity, start=start)
-    if existing is not None:
-        return Booking(existing, created=False)
-    free = desk_free_slots_at(resource=resource, start=start, activity=activity, insurance=insurance)
-    if not free:
-        raise why_not_bookable_at_desk(resource=resource, activity=activity, insurance=insurance, start=start)
-    slot = free[0]
-    appointment = Appointment(
+    appointment = locked(appointment)
+    refuse_if_cancelled(appointment)
+    slot = bookable_slot(
         resource=resource,
-        activity=activity,
-        insurance=insurance,
-        location=slot.location,
-        patient=patient,
-        start=slot.start,
-        end=slot.end,
-        status=AppointmentStatus.APPROVED,
-        origin=origin,
-        notes=notes[:500],
-    )
-    save_or_refuse(appointment)
-    return Booking(appointment, created=True)
-
-
-@transaction.atomic
-def move_to_free_slot(*, appointment: Appointment, resource: Resource, start: dt.datetime) -> Appointment:
-    """Moves an active appointment to a free slot of the same or another doctor, for its activity and
-    insurance, under the desk's slot rules and holding the new doctor's turn; it takes the length of the
-    new slot. Its own old time counts as free, so it may move by less than its length."""
-    take_turn(resource)
-    appointment = (
-        Appointment.objects.select_for_update(of=("self",)).select_related(*APPOINTMENT_RELATED).get(pk=appointment.pk)
-    )
-    if appointment.status in CANCELLED_STATUSES:
-        raise DomainError(CONFLICT, MSG_CANCELLED_CANNOT_MOVE, app=appointment.lid)
-    free = desk_free_slots_at(
-        resource=resource,
-        start=start,
         activity=appointment.activity,
         insurance=appointment.insurance,
+        start=start,
+        scope=scope,
         exclude=appointment,
     )
-    if not free:
-        raise why_not_bookable_at_desk(
-            resource=resource,
-            activity=appointment.activity,
-            insurance=appointment.insurance,
-            start=start,
-            exclude=appointment,
-        )
-    return reschedule_appointment(appointment=appointment, start=free[0].start, end=free[0].end, resource=resource)
+    return reschedule_appointment(appointment=appointment, start=slot.start, end=slot.end, resource=resource)
 
 
-@transaction.atomic
-def cancel_at_desk(*, appointment: Appointment, by_admin: bool = True) -> Appointment:
-    """Cancels an appointment from the desk: by the hospital (by admin) or on the patient's word (by
-    user), also one that has started. Cancelling a cancelled appointment changes nothing."""
-    appointment = (
-        Appointment.objects.select_for_update(of=("self",)).select_related(*APPOINTMENT_RELATED).get(pk=appointment.pk)
-    )
-    return cancel_appointment(appointment=appointment, by_admin=by_admin, allow_past=True)
+MSG_ABSENCE_WHO = "An absence is of one doctor or of a whole center (a holiday), not both and not neither."
+MSG_ABSENCE_END = "The absence must end after it starts."
 
 
 @transaction.atomic
@@ -390,7 +330,7 @@ def mark_absence(
     reason: str = "",
 ) -> Absence:
     """Closes a doctor (an absence) or a whole center (a holiday) from start to end: no slot is offered
-    then, online or at the desk. Appointments already booked then are kept: appointments_during()
+    then, online or at the desk. Appointments already booked then are kept: agenda.appointments_during()
     lists them for the desk to move or cancel."""
     if (resource is None) == (center is None):
         raise DomainError(INVALID_INPUT, MSG_ABSENCE_WHO)

@@ -9,6 +9,10 @@ earlier than now, and it overlaps no active appointment of the resource and no a
 resource or of its center. With an insurance, the insurance must be web-enabled and related to both
 the resource and the activity.
 
+That is what is offered online, to integration clients. The hospital itself (its desk) books under the
+same rules without the web flags (`online=False`): also phone-only activities, desk-only doctors and
+centers, and insurances not offered online.
+
 Times are wall-clock: a 09:00 rule gives 09:00 local on both sides of a DST change. Local times that
 do not exist (the hour skipped when clocks go forward) give no slot; repeated ones (clocks going
 back) are taken at their first occurrence.
@@ -25,6 +29,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -93,14 +98,20 @@ class Slot:
 
 @dataclass
 class _Offer:
-    """A resource offering the activity, with what the search needs of it (times in seconds)."""
+    """A resource offering an activity, with what the search needs of it (times in seconds)."""
 
     resource: Resource
+    activity: Activity
     zone: ZoneInfo
     duration: int
     step: int
     price: Decimal | None
     rules: dict[int, list[tuple]] = field(default_factory=lambda: defaultdict(list))
+
+    @cached_property
+    def order(self) -> tuple[str, str]:
+        """Among slots starting at one instant: by resource id, then activity id."""
+        return self.resource.lid, self.activity.lid
 
 
 def parse_slot_lid(value: str) -> SlotKey:
@@ -124,12 +135,31 @@ def find_slot(
     activity: Activity,
     start: dt.datetime,
     insurance: Insurance | None = None,
+    online: bool = True,
+    exclude: Appointment | None = None,
     now: dt.datetime | None = None,
 ) -> Slot | None:
     """The slot of that resource and activity starting at `start`, if it is offered and free right
     now under every rule of find_slots; else None."""
-    zone = resource.location.center.zone
-    local = start.astimezone(zone)
+    found = slots_starting_at(
+        resource=resource, start=start, activity=activity, insurance=insurance, online=online, exclude=exclude, now=now
+    )
+    return found[0] if found else None
+
+
+def slots_starting_at(
+    *,
+    resource: Resource,
+    start: dt.datetime,
+    activity: Activity | None = None,
+    insurance: Insurance | None = None,
+    online: bool = True,
+    exclude: Appointment | None = None,
+    now: dt.datetime | None = None,
+) -> list[Slot]:
+    """The free slots of the resource starting at `start`, one per activity free then (only `activity`'s
+    when one is given), under every rule of find_slots."""
+    local = start.astimezone(resource.location.center.zone)
     found = find_slots(
         activity=activity,
         resource=resource,
@@ -137,39 +167,48 @@ def find_slot(
         start_day=local.date(),
         end_day=local.date(),
         start_time=local.time(),
-        limit=1,
+        limit=1 if activity is not None else None,
+        online=online,
+        exclude=exclude,
         now=now,
     )
     # Compared as instants: Python never finds a repeated wall-clock time equal to one of another zone.
-    return found[0] if found and found[0].start.timestamp() == start.timestamp() else None
+    return [slot for slot in found if slot.start.timestamp() == start.timestamp()]
 
 
 def find_slots(
     *,
-    activity: Activity,
+    activity: Activity | None,
     start_day: dt.date,
     end_day: dt.date,
     start_time: dt.time | None = None,
     end_time: dt.time | None = None,
     min_time: dt.time | None = None,
     max_time: dt.time | None = None,
-    limit: int = 100,
+    limit: int | None = 100,
     resource: Resource | None = None,
+    resources: Collection[Resource] | None = None,
     insurance: Insurance | None = None,
     location: Location | None = None,
     centers: Collection[Center] | None = None,
+    online: bool = True,
+    exclude: Appointment | None = None,
     now: dt.datetime | None = None,
 ) -> list[Slot]:
-    """The earliest free slots of the activity, at most `limit`, ordered by date and time (each of its
-    own center) then resource id.
+    """The earliest free slots of the activity (of every activity when None), at most `limit` (every one
+    in the window when None), ordered by date and time (each of its own center), resource id, then
+    activity id.
 
     Days and times are wall-clock values of each center's own time zone. The window runs from
     start_day at start_time (default 00:00) to end_day at end_time (default: the end of that day): a
     slot must start at or after the window's start and END at or before its end. The band min_time ..
     max_time applies to every day: a slot starts at or after min_time and ends at or before max_time.
-    Optional filters: one resource, an insurance (None: self-pay), a location, a set of centers.
+    Optional filters: one resource or several, an insurance (None: self-pay), a location, a set of
+    centers. online=False leaves out the web flags (the hospital's own bookings, module docstring); an
+    excluded appointment's time counts as free (it is the one being moved). Without a limit, a fixed
+    number of queries whatever the number of resources, activities and days.
     """
-    if limit < 1:
+    if limit is not None and limit < 1:
         raise DomainError(INVALID_INPUT, MSG_BAD_LIMIT)
     if end_day < start_day or (end_day == start_day and end_time is not None and end_time <= (start_time or dt.time())):
         raise DomainError(INVALID_INPUT, MSG_WINDOW_INVERTED)
@@ -180,10 +219,18 @@ def find_slots(
         raise DomainError(INVALID_INPUT, MSG_WINDOW_TOO_LONG, days=days, limit=MAX_WINDOW_DAYS)
     now = now or timezone.now()
 
-    offers = _load_offers(activity=activity, resource=resource, insurance=insurance, location=location, centers=centers)
+    offers = _load_offers(
+        activity=activity,
+        resource=resource,
+        resources=resources,
+        insurance=insurance,
+        location=location,
+        centers=centers,
+        online=online,
+    )
     if not offers:
         return []
-    rule_days = _load_rules(offers=offers, activity=activity, start_day=start_day, end_day=end_day)
+    rule_days = _load_rules(offers=offers, start_day=start_day, end_day=end_day)
     offers = [offer for offer in offers if offer.rules]
     if not offers:
         return []
@@ -198,13 +245,15 @@ def find_slots(
     last_day = min(end_day, last_rule_day or end_day)
     window = (start_day, _seconds(start_time), end_day, None if end_time is None else _seconds(end_time))
 
-    # Days are walked in growing chunks (1, 2, 4 ... days), two queries each, until enough is found.
-    found: list[tuple[int, str, _Offer]] = []
-    chunk = 1
+    # Days are walked in growing chunks (1, 2, 4 ... days), two queries each, until enough is found;
+    # without a limit, the whole window at once.
+    found: list[tuple[int, tuple, _Offer]] = []
+    chunk = 1 if limit is not None else (last_day - day).days + 1
+    exclude_pk = exclude.pk if exclude is not None else None
     while day <= last_day:
         chunk_end = min(last_day, day + dt.timedelta(days=chunk - 1))
         candidates = _candidates(offers, day, chunk_end, window, band, now.timestamp())
-        found = sorted(found + _free(candidates, limit), key=lambda c: c[:2])[:limit]
+        found = sorted(found + _free(candidates, limit, exclude_pk), key=lambda c: c[:2])[:limit]
         day = chunk_end + ONE_DAY
         # Stop when nothing of a later day can come first (a zone further east may start earlier).
         if len(found) == limit and found[-1][0] < min(
@@ -212,80 +261,96 @@ def find_slots(
         ):
             break
         chunk *= 2
-    slots = [_slot(offer, activity, insurance, start) for start, _lid, offer in found]
+    slots = [_slot(offer, insurance, start) for start, _order, offer in found]
     return sorted(slots, key=wall_clock_order)
 
 
 def wall_clock_order(slot: "Slot") -> tuple:
-    """Date, time (each of its own center) and resource id, the order of the answer. The earliest
-    slots are chosen by instant; in one time zone the two orders agree."""
-    return slot.start.replace(tzinfo=None), slot.resource.lid
+    """Date, time (each of its own center), resource id and activity id, the order of the answer. The
+    earliest slots are chosen by instant; in one time zone the two orders agree."""
+    return slot.start.replace(tzinfo=None), slot.resource.lid, slot.activity.lid
 
 
 def _load_offers(
     *,
-    activity: Activity,
+    activity: Activity | None,
     resource: Resource | None,
+    resources: Collection[Resource] | None,
     insurance: Insurance | None,
     location: Location | None,
     centers: Collection[Center] | None,
+    online: bool,
 ) -> list[_Offer]:
-    """The candidate resources, with durations, steps and prices, in one or two queries."""
-    if not activity.web_enabled:
+    """The candidate (resource, activity) pairs, with durations, steps and prices, in one or two queries."""
+    if online and activity is not None and not activity.web_enabled:
         return []
-    offered = ResourceActivity.objects.filter(
-        activity=activity, resource__web_enabled=True, resource__location__center__web_enabled=True
-    )
-    insurance_price = None
+    offered = ResourceActivity.objects.select_related("resource__location__center")
+    # One activity is known already; several are read with their pairs.
+    offered = offered.filter(activity=activity) if activity is not None else offered.select_related("activity")
+    if online:
+        offered = offered.filter(resource__web_enabled=True, resource__location__center__web_enabled=True)
+        if activity is None:
+            offered = offered.filter(activity__web_enabled=True)
+    insurance_prices = {}
     if insurance is not None:
-        if not insurance.web_enabled:
+        if online and not insurance.web_enabled:
             return []
-        covered = list(
-            InsuranceActivity.objects.filter(insurance=insurance, activity=activity).values_list("price", flat=True)[:1]
-        )
-        if not covered:
+        covered = InsuranceActivity.objects.filter(insurance=insurance)
+        if activity is not None:
+            covered = covered.filter(activity=activity)
+        insurance_prices = dict(covered.values_list("activity_id", "price"))
+        if not insurance_prices:
             return []
-        insurance_price = covered[0]
         offered = offered.filter(resource__insurance_resources__insurance=insurance)
+        if activity is None:
+            offered = offered.filter(activity_id__in=list(insurance_prices))
     if resource is not None:
         offered = offered.filter(resource=resource)
+    if resources is not None:
+        offered = offered.filter(resource_id__in=[r.pk for r in resources])
     if location is not None:
         offered = offered.filter(resource__location=location)
     if centers is not None:
         offered = offered.filter(resource__location__center__in=list(centers))
     offers = []
-    for row in offered.select_related("resource__location__center").order_by("resource__lid"):
-        duration = (row.duration or activity.duration) * 60
-        price = next((p for p in (insurance_price, row.price, activity.price) if p is not None), None)
+    for row in offered.order_by("resource__lid", "activity_id"):
+        row_activity = activity or row.activity
+        duration = (row.duration or row_activity.duration) * 60
+        prices = (insurance_prices.get(row.activity_id), row.price, row_activity.price)
         offers.append(
             _Offer(
                 resource=row.resource,
+                activity=row_activity,
                 zone=row.resource.location.center.zone,
                 duration=duration,
                 step=(row.resource.availabilities_step * 60) if row.resource.availabilities_step else duration,
-                price=price,
+                price=next((p for p in prices if p is not None), None),
             )
         )
     return offers
 
 
-def _load_rules(
-    *, offers: list[_Offer], activity: Activity, start_day: dt.date, end_day: dt.date
-) -> tuple[dt.date | None, dt.date | None]:
-    """Fills each offer's rules by weekday in one query; returns the first and last day any rule is
-    valid (None: open-ended)."""
-    by_id = {offer.resource.pk: offer for offer in offers}
+def _load_rules(*, offers: list[_Offer], start_day: dt.date, end_day: dt.date) -> tuple[dt.date | None, dt.date | None]:
+    """Fills each offer's rules by weekday in one query (a rule naming activities opens only those);
+    returns the first and last day any rule is valid (None: open-ended)."""
+    by_resource = defaultdict(list)
+    for offer in offers:
+        by_resource[offer.resource.pk].append(offer)
+    activity_ids = {offer.activity.pk for offer in offers}
     rows = (
-        AvailabilityRule.objects.filter(resource_id__in=by_id)
-        .filter(Q(activities__isnull=True) | Q(activities=activity))
+        AvailabilityRule.objects.filter(resource_id__in=by_resource)
+        .filter(Q(activities__isnull=True) | Q(activities__in=activity_ids))
         .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=start_day))
         .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=end_day))
-        .values_list("resource_id", "weekday", "start_time", "end_time", "valid_from", "valid_to")
+        .values_list("resource_id", "activities", "weekday", "start_time", "end_time", "valid_from", "valid_to")
         .distinct()
     )
     starts, ends = [], []
-    for resource_id, weekday, rule_start, rule_end, valid_from, valid_to in rows:
-        by_id[resource_id].rules[weekday].append((_seconds(rule_start), _seconds(rule_end), valid_from, valid_to))
+    for resource_id, activity_id, weekday, rule_start, rule_end, valid_from, valid_to in rows:
+        rule = (_seconds(rule_start), _seconds(rule_end), valid_from, valid_to)
+        for offer in by_resource[resource_id]:
+            if activity_id is None or offer.activity.pk == activity_id:
+                offer.rules[weekday].append(rule)
         starts.append(valid_from)
         ends.append(valid_to)
     first = None if not starts or None in starts else min(starts)
@@ -295,8 +360,8 @@ def _load_rules(
 
 def _candidates(
     offers: list[_Offer], first_day: dt.date, last_day: dt.date, window: tuple, band: tuple, now: float
-) -> list[tuple[int, str, _Offer]]:
-    """Every (UTC start, resource lid, offer) the rules give on those days, busy or not."""
+) -> list[tuple[int, tuple, _Offer]]:
+    """Every (UTC start, (resource lid, activity id), offer) the rules give on those days, busy or not."""
     window_start_day, window_start, window_end_day, window_end = window
     band_start, band_end = band
     seen, candidates = set(), []
@@ -313,10 +378,10 @@ def _candidates(
                     continue
                 for seconds in _starts(rule_start, min(rule_end, highest), lowest, offer.duration, offer.step):
                     start = _timestamp(day, seconds, offer.zone, offset)
-                    if start is None or start < now or (start, offer.resource.pk) in seen:
+                    if start is None or start < now or (start, id(offer)) in seen:
                         continue
-                    seen.add((start, offer.resource.pk))
-                    candidates.append((start, offer.resource.lid, offer))
+                    seen.add((start, id(offer)))
+                    candidates.append((start, offer.order, offer))
         day += ONE_DAY
     return candidates
 
@@ -337,8 +402,11 @@ def _yields_in_band(offer: _Offer, band: tuple) -> bool:
     )
 
 
-def _free(candidates: list[tuple[int, str, _Offer]], limit: int) -> list[tuple[int, str, _Offer]]:
-    """The earliest `limit` candidates that overlap no active appointment and no absence."""
+def _free(
+    candidates: list[tuple[int, tuple, _Offer]], limit: int | None, exclude: int | None
+) -> list[tuple[int, tuple, _Offer]]:
+    """The earliest `limit` candidates (every one when None) that overlap no active appointment (but the
+    excluded one) and no absence."""
     if not candidates:
         return []
     candidates.sort(key=lambda c: c[:2])
@@ -346,6 +414,7 @@ def _free(candidates: list[tuple[int, str, _Offer]], limit: int) -> list[tuple[i
         offers={c[2].resource.pk: c[2] for c in candidates}.values(),
         since=candidates[0][0],
         until=max(c[0] + c[2].duration for c in candidates),
+        exclude=exclude,
     )
     free = []
     for candidate in candidates:
@@ -402,10 +471,10 @@ def _merged(spans: list[tuple[float, float]]) -> tuple[list[float], list[float]]
     return starts, ends
 
 
-def _slot(offer: _Offer, activity: Activity, insurance: Insurance | None, start: int) -> Slot:
+def _slot(offer: _Offer, insurance: Insurance | None, start: int) -> Slot:
     return Slot(
         resource=offer.resource,
-        activity=activity,
+        activity=offer.activity,
         insurance=insurance,
         location=offer.resource.location,
         start=dt.datetime.fromtimestamp(start, offer.zone),
@@ -435,127 +504,3 @@ def _timestamp(day: dt.date, seconds: int, zone: ZoneInfo, offset: int | None) -
     if first < second:  # in the hour skipped when the clocks go forward
         return None
     return naive - int(first.total_seconds())
-
-
-# ---------------------------------------------------------------- the desk's free slots
-
-
-def desk_free_slots(
-    *,
-    resources: Iterable[Resource],
-    first_day: dt.date,
-    last_day: dt.date,
-    activity: Activity | None = None,
-    insurance: Insurance | None = None,
-    exclude: Appointment | None = None,
-    now: dt.datetime | None = None,
-) -> list[Slot]:
-    """Every free slot the desk may book for these doctors from one day to another (wall-clock days of
-    each doctor's center): for every activity a doctor offers, or only `activity`; self-pay, or with an
-    insurance the doctor accepts and that covers the activity. The rules of find_slots apply, except the
-    web flags: the desk also books what is not offered online (phone-only activities, desk-only doctors).
-    An excluded appointment's own time counts as free (the desk is moving it). Ordered by start, doctor
-    and activity. A fixed number of queries, whatever the number of doctors, activities and days."""
-    resource_ids = sorted({resource.pk for resource in resources})
-    if not resource_ids or last_day < first_day:
-        return []
-    now = now or timezone.now()
-    pairs = ResourceActivity.objects.filter(resource_id__in=resource_ids)
-    if activity is not None:
-        pairs = pairs.filter(activity=activity)
-    insurance_prices = {}
-    if insurance is not None:
-        insurance_prices = dict(
-            InsuranceActivity.objects.filter(insurance=insurance).values_list("activity_id", "price")
-        )
-        pairs = pairs.filter(resource__insurance_resources__insurance=insurance, activity_id__in=list(insurance_prices))
-    offers: dict[int, list[_Offer]] = defaultdict(list)  # per activity id
-    activities: dict[int, Activity] = {}
-    for row in pairs.select_related("resource__location__center", "activity").order_by("resource__lid"):
-        duration = (row.duration or row.activity.duration) * 60
-        prices = (insurance_prices.get(row.activity_id), row.price, row.activity.price)
-        activities[row.activity_id] = row.activity
-        offers[row.activity_id].append(
-            _Offer(
-                resource=row.resource,
-                zone=row.resource.location.center.zone,
-                duration=duration,
-                step=(row.resource.availabilities_step * 60) if row.resource.availabilities_step else duration,
-                price=next((p for p in prices if p is not None), None),
-            )
-        )
-    if not offers:
-        return []
-    _load_desk_rules(offers=offers, resource_ids=resource_ids, first_day=first_day, last_day=last_day)
-
-    window, band = (first_day, 0, last_day, None), (0, None)
-    candidates = []
-    for activity_id, activity_offers in offers.items():
-        with_rules = [offer for offer in activity_offers if offer.rules]
-        for start, _lid, offer in _candidates(with_rules, first_day, last_day, window, band, now.timestamp()):
-            candidates.append((start, offer, activity_id))
-    if not candidates:
-        return []
-    one_offer_per_resource = {offer.resource.pk: offer for _start, offer, _a in candidates}.values()
-    busy = _busy(
-        offers=one_offer_per_resource,
-        since=min(c[0] for c in candidates),
-        until=max(c[0] + c[1].duration for c in candidates),
-        exclude=exclude.pk if exclude is not None else None,
-    )
-    slots = []
-    for start, offer, activity_id in candidates:
-        starts, ends = busy.get(offer.resource.pk, ((), ()))
-        before = bisect_left(starts, start + offer.duration) - 1  # the last busy period starting before the end
-        if before < 0 or ends[before] <= start:
-            slots.append(_slot(offer, activities[activity_id], insurance, start))
-    return sorted(slots, key=lambda slot: (slot.start.timestamp(), slot.resource.lid, slot.activity.lid))
-
-
-def desk_free_slots_at(
-    *,
-    resource: Resource,
-    start: dt.datetime,
-    activity: Activity | None = None,
-    insurance: Insurance | None = None,
-    exclude: Appointment | None = None,
-    now: dt.datetime | None = None,
-) -> list[Slot]:
-    """The desk's free slots of the doctor starting at that instant, one per activity (or only
-    `activity`'s): what the desk may book or move there right now."""
-    day = start.astimezone(resource.location.center.zone).date()
-    found = desk_free_slots(
-        resources=[resource],
-        first_day=day,
-        last_day=day,
-        activity=activity,
-        insurance=insurance,
-        exclude=exclude,
-        now=now,
-    )
-    return [slot for slot in found if slot.start.timestamp() == start.timestamp()]
-
-
-def _load_desk_rules(
-    *, offers: dict[int, list[_Offer]], resource_ids: list[int], first_day: dt.date, last_day: dt.date
-) -> None:
-    """Fills the rules of each (doctor, activity) offer, by weekday, in one query: a rule naming
-    activities applies only to those."""
-    rules: dict[int, tuple] = {}
-    restricted: dict[int, set[int]] = defaultdict(set)
-    rows = (
-        AvailabilityRule.objects.filter(resource_id__in=resource_ids)
-        .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=first_day))
-        .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=last_day))
-        .values_list("pk", "resource_id", "weekday", "start_time", "end_time", "valid_from", "valid_to", "activities")
-    )
-    for pk, resource_id, weekday, start, end, valid_from, valid_to, activity_id in rows:
-        rules[pk] = (resource_id, weekday, (_seconds(start), _seconds(end), valid_from, valid_to))
-        if activity_id is not None:
-            restricted[pk].add(activity_id)
-    for activity_id, activity_offers in offers.items():
-        by_resource = {offer.resource.pk: offer for offer in activity_offers}
-        for pk, (resource_id, weekday, rule) in rules.items():
-            offer = by_resource.get(resource_id)
-            if offer is not None and (pk not in restricted or activity_id in restricted[pk]):
-                offer.rules[weekday].append(rule)

@@ -29,6 +29,13 @@ class Scope:
     def every_center(self) -> bool:
         return self.centers is None
 
+    @property
+    def online(self) -> bool:
+        """Whether the caller books only what the hospital offers online (the web flags of centers, doctors,
+        activities and insurances): every integration client does. The hospital itself (its desk) also books
+        what it does not offer online: phone-only activities, desk-only doctors."""
+        return self.client is not None
+
 
 HOSPITAL = Scope(centers=None)
 

@@ -1,7 +1,9 @@
 """The desk's pages. Each one parses the request, calls one domain selector or service, and renders, on
-the wall clock of the center concerned. Staff only, with the admin's permissions: a clerk who may only
-view appointments sees the agenda but is offered no action, and is refused one if asked (403). Nothing
-changes on GET; every change is a POST with its CSRF token. Refusals are the domain's messages."""
+the wall clock of the center concerned. The desk acts as the hospital (scope HOSPITAL: every center,
+patients by the hospital's id, and what is not offered online too). Staff only, with the admin's
+permissions: a clerk who may only view appointments sees the agenda but is offered no action, and is
+refused one if asked (403). Nothing changes on GET; every change is a POST with its CSRF token. Refusals
+are the domain's messages."""
 
 import datetime as dt
 from functools import wraps
@@ -23,18 +25,22 @@ from appointments.selectors import appointment_for, named_slot
 from appointments.services import (
     MSG_SLOT_CLOSED,
     MSG_SLOT_TAKEN,
-    book_slot_at_desk,
-    cancel_at_desk,
+    book_appointment,
+    cancel_appointment,
     mark_absence,
     move_to_free_slot,
-    why_not_bookable_at_desk,
+    why_not_bookable,
 )
-from appointments.slots import desk_free_slots_at
+from appointments.slots import slots_starting_at
+from clients.scope import HOSPITAL
 from core.errors import NOT_FOUND, DomainError
 from desk.filters import fmt_day, parse_agenda_query
 from desk.forms import MSG_NO_PATIENT, NEW_PATIENT, AbsenceForm, BookForm, CancelForm, DayForm, MoveForm
 from desk.grid import build_grid
-from patients.selectors import patient_by_lid, search_patients, similar_patients
+from patients.models import PatientData
+from patients.selectors import matching_patients, patient_by_lid, search_patients
+
+SCOPE = HOSPITAL  # who the desk is to the domain
 
 PERM_VIEW = ("appointments.view_appointment", "appointments.change_appointment")
 PERM_BOOK = "appointments.add_appointment"
@@ -51,7 +57,8 @@ MSG_OTHER_ACTIVITY = "That slot is for another activity: choose one of the slots
 MSG_ABSENCE_MARKED = "{who} closed from {start} to {end}."
 MSG_MAY_NOT_REGISTER = "You may not register new patients: search for the patient and choose one."
 MSG_POSSIBLE_DUPLICATES = (
-    "These patients look like the one you describe. Choose one, or tick the box to register a new patient."
+    "These patients look like the one you describe. Choose one, or tick the box to register a new patient: "
+    "the pair is then kept among the possible duplicates, for review in the admin."
 )
 MSG_CHOOSE_DOCTOR = "Choose a doctor to see their week."
 MSG_NO_CENTER = "The hospital has no center yet: add one in the admin."
@@ -113,56 +120,28 @@ def day_url(center, day: dt.date) -> str:
 @desk_page
 def day_view(request):
     query = parse_agenda_query(request.GET)
-    context = {"query": query, "view": "day"}
     if query.center is None:
-        return page(request, "desk/day.html", context, status=400 if query.errors else 200)
-    agenda = center_agenda(
-        center=query.center,
-        first_day=query.day,
-        last_day=query.day,
-        resources=query.doctors,
-        activity=query.activity,
-        insurance=query.insurance,
-    )
+        return page(request, "desk/day.html", {"query": query, "view": "day"}, status=400 if query.errors else 200)
+    agenda = _agenda(query, first_day=query.day, last_day=query.day)
     grid = build_grid(agenda, [(doctor, query.day) for doctor in agenda.resources])
     for column in grid.columns:
         column.week_url = query.url("desk:week", doctor=column.resource.lid)
-    context.update(
-        agenda=agenda,
-        grid=grid,
-        here=request.get_full_path(),
-        links=_links(query, "desk:day", step=dt.timedelta(days=1)),
-    )
-    return page(request, "desk/day.html", context, zone=query.center.zone)
+    return _agenda_page(request, query, "day", agenda, grid, step=dt.timedelta(days=1))
 
 
 @desk_page
 def week_view(request):
     query = parse_agenda_query(request.GET, week=True)
-    context = {"query": query, "view": "week"}
     if query.center is None or query.doctor is None:
         if query.center is not None:
             messages.info(request, MSG_CHOOSE_DOCTOR)
-        return page(request, "desk/week.html", context, status=400 if query.errors else 200)
+        return page(request, "desk/week.html", {"query": query, "view": "week"}, status=400 if query.errors else 200)
     monday = query.day - dt.timedelta(days=query.day.weekday())
-    agenda = center_agenda(
-        center=query.center,
-        first_day=monday,
-        last_day=monday + dt.timedelta(days=6),
-        resources=query.doctors,
-        activity=query.activity,
-        insurance=query.insurance,
-    )
+    agenda = _agenda(query, first_day=monday, last_day=monday + dt.timedelta(days=6))
     grid = build_grid(agenda, [(doctor, day) for doctor in agenda.resources for day in agenda.days])
     for column in grid.columns:
         column.day_url = query.url("desk:day", doctor=None, date=fmt_day(column.day))
-    context.update(
-        agenda=agenda,
-        grid=grid,
-        here=request.get_full_path(),
-        links=_links(query, "desk:week", step=dt.timedelta(days=7)),
-    )
-    return page(request, "desk/week.html", context, zone=query.center.zone)
+    return _agenda_page(request, query, "week", agenda, grid, step=dt.timedelta(days=7))
 
 
 @desk_page
@@ -170,12 +149,35 @@ def print_view(request):
     query = parse_agenda_query(request.GET)
     if query.center is None:
         return page(request, "desk/print.html", {"query": query}, status=400 if query.errors else 200)
-    agenda = center_agenda(
-        center=query.center, first_day=query.day, last_day=query.day, resources=query.doctors, with_free=False
-    )
+    agenda = _agenda(query, first_day=query.day, last_day=query.day, with_free=False)
     lists = [(doctor, [a for a in agenda.appointments if a.resource_id == doctor.pk]) for doctor in agenda.resources]
     context = {"query": query, "agenda": agenda, "lists": lists, "back": query.url("desk:day")}
     return page(request, "desk/print.html", context, zone=query.center.zone)
+
+
+def _agenda(query, *, first_day: dt.date, last_day: dt.date, with_free: bool = True):
+    return center_agenda(
+        center=query.center,
+        first_day=first_day,
+        last_day=last_day,
+        scope=SCOPE,
+        resources=query.doctors,
+        activity=query.activity,
+        insurance=query.insurance,
+        with_free=with_free,
+    )
+
+
+def _agenda_page(request, query, view: str, agenda, grid, *, step: dt.timedelta):
+    context = {
+        "query": query,
+        "view": view,
+        "agenda": agenda,
+        "grid": grid,
+        "here": request.get_full_path(),
+        "links": _links(query, f"desk:{view}", step=step),
+    }
+    return page(request, f"desk/{view}.html", context, zone=query.center.zone)
 
 
 def _links(query, name: str, *, step: dt.timedelta) -> dict[str, str]:
@@ -198,15 +200,15 @@ def book_view(request):
     require(request, PERM_BOOK)
     source = request.POST if request.method == "POST" else request.GET
     try:
-        resource, activity, start = named_slot(centers=None, slot_lid=source.get("slot", ""))
+        resource, activity, start = named_slot(centers=SCOPE.centers, slot_lid=source.get("slot", ""))
     except DomainError as error:
         raise Http404(error.message) from None
     center = resource.location.center
     local_start = timezone.localtime(start, center.zone)
     back = back_to(request, source, day_url(center, local_start.date()))
-    free = desk_free_slots_at(resource=resource, start=start)
+    free = slots_starting_at(resource=resource, start=start, online=SCOPE.online)
     if request.method == "GET" and not free:
-        refusal = why_not_bookable_at_desk(resource=resource, activity=activity, insurance=None, start=start)
+        refusal = why_not_bookable(resource=resource, activity=activity, insurance=None, start=start)
         messages.error(request, capfirst(refusal.message))
         return redirect(back)
     activities = list({slot.activity.pk: slot.activity for slot in free}.values()) or [activity]
@@ -225,34 +227,40 @@ def book_view(request):
         "free": free,
         "back": back,
         "search": search,
-        "found": search_patients(text=search) if search else [],
+        "found": search_patients(text=search, scope=SCOPE) if search else [],
         "duplicates": [],
+        "duplicates_message": MSG_POSSIBLE_DUPLICATES,
         "chosen": source.get("patient", ""),
         "new_patient": NEW_PATIENT,
     }
     if request.method == "POST" and form.is_valid():
-        cleaned, patient, data = form.cleaned_data, None, None
+        cleaned, data, new_patient = form.cleaned_data, None, False
         if cleaned["patient"] != NEW_PATIENT:
             patient = patient_by_lid(cleaned["patient"])
             if patient is None:
                 form.add_error(None, MSG_NO_PATIENT.format(lid=cleaned["patient"]))
+            else:
+                data = PatientData(lid=patient.lid)
         elif not request.user.has_perm(PERM_REGISTER):
             form.add_error(None, MSG_MAY_NOT_REGISTER)
         else:
-            data = form.patient_data()
-            if not cleaned["register_anyway"]:
-                context["duplicates"] = similar_patients(data=data)
+            # The patients matching would take for this one are shown first; a new patient registered
+            # beside them is recorded with them as a possible duplicate (resolve_patient).
+            data, new_patient = form.patient_data(), cleaned["register_anyway"]
+            if not new_patient:
+                context["duplicates"] = matching_patients(data=data, centers=SCOPE.centers)
         if not form.errors and not context["duplicates"]:
             try:
-                booking = book_slot_at_desk(
+                booking = book_appointment(
                     resource=resource,
                     activity=cleaned["activity"],
                     start=start,
                     insurance=cleaned["insurance"],
-                    patient=patient,
                     patient_data=data,
+                    scope=SCOPE,
                     origin=cleaned["origin"],
                     notes=cleaned["notes"],
+                    new_patient=new_patient,
                 )
             except DomainError as error:
                 if error.template not in GONE_MEANWHILE:
@@ -283,7 +291,7 @@ def book_view(request):
 
 def _appointment(lid: str):
     try:
-        return appointment_for(lid=lid, centers=None)
+        return appointment_for(lid=lid, centers=SCOPE.centers)
     except DomainError as error:
         if error.code == NOT_FOUND:
             raise Http404(error.message) from None
@@ -303,7 +311,7 @@ def cancel_view(request, lid: str):
             messages.info(request, MSG_WAS_CANCELLED.format(app=appointment.lid))
             return redirect(back)
         reason = form.cleaned_data["reason"]
-        cancel_at_desk(appointment=appointment, by_admin=reason == "admin")
+        cancel_appointment(appointment=appointment, by_admin=reason == "admin", allow_past=True)
         messages.success(
             request,
             MSG_CANCELLED.format(
@@ -314,7 +322,7 @@ def cancel_view(request, lid: str):
             ),
         )
         return redirect(f"{back}#app-{appointment.lid}")
-    context = {"appointment": appointment, "form": form, "back": back, "center": center}
+    context = {"appointment": appointment, "verb": "Cancel", "form": form, "back": back, "center": center}
     return page(request, "desk/cancel.html", context, zone=center.zone, status=400 if form.errors else 200)
 
 
@@ -327,11 +335,11 @@ def move_view(request, lid: str):
         form = MoveForm(request.POST)
         if form.is_valid():
             try:
-                resource, activity, start = named_slot(centers=None, slot_lid=form.cleaned_data["slot"])
+                resource, activity, start = named_slot(centers=SCOPE.centers, slot_lid=form.cleaned_data["slot"])
                 if activity.pk != appointment.activity_id:
                     messages.error(request, MSG_OTHER_ACTIVITY)
                     return redirect(request.get_full_path())
-                moved = move_to_free_slot(appointment=appointment, resource=resource, start=start)
+                moved = move_to_free_slot(appointment=appointment, resource=resource, start=start, scope=SCOPE)
             except DomainError as error:
                 # Taken meanwhile: the plain sentence, and the day's free slots as they are now.
                 messages.error(request, capfirst(error.message))
@@ -348,13 +356,14 @@ def move_view(request, lid: str):
     day_form = DayForm(request.GET or None, initial={"date": day})
     if day_form.is_valid() and day_form.cleaned_data["date"]:
         day = day_form.cleaned_data["date"]
-    slots = move_choices(appointment=appointment, day=day) if appointment.is_active else []
+    slots = move_choices(appointment=appointment, day=day, scope=SCOPE) if appointment.is_active else []
     by_doctor = {}
     for slot in slots:
         by_doctor.setdefault(slot.resource.pk, (slot.resource, []))[1].append(slot)
     base = reverse("desk:move", args=[appointment.lid])
     context = {
         "appointment": appointment,
+        "verb": "Move",
         "center": center,
         "day": day,
         "day_form": day_form,

@@ -197,10 +197,11 @@ def _digits_of(field: str):
     return value
 
 
-def search_patients(*, text: str, limit: int = SEARCH_LIMIT) -> list[Patient]:
-    """The patients (not merged away) a clerk may mean by what was typed: a hospital id, an ID number,
-    a phone number (mobile or landline, the end of it is enough: at least 6 digits), or words of the
-    name (every word must appear in the full name, accents and letter case ignored). Ordered by name."""
+def search_patients(*, text: str, scope: Scope, limit: int = SEARCH_LIMIT) -> list[Patient]:
+    """The patients (not merged away, and known to the caller) a clerk may mean by what was typed: a
+    hospital id, an ID number, a phone number (mobile or landline, the end of it is enough: at least 6
+    digits), or words of the name (every word must appear in the full name, accents and letter case
+    ignored). Ordered by name."""
     text = (text or "").strip()
     if not text:
         return []
@@ -209,6 +210,8 @@ def search_patients(*, text: str, limit: int = SEARCH_LIMIT) -> list[Patient]:
     if id_key:
         wanted |= Q(id_key=id_key)
     queryset = Patient.objects.filter(merged_into__isnull=True)
+    if not scope.every_center:
+        queryset = queryset & patients_known_in(scope.centers)
     phone = normalise_phone(text)
     if PHONE_TYPED.fullmatch(text) and len(phone) >= MIN_PHONE_DIGITS:
         queryset = queryset.annotate(
@@ -222,28 +225,3 @@ def search_patients(*, text: str, limit: int = SEARCH_LIMIT) -> list[Patient]:
             by_name &= Q(name_key__contains=word)
         wanted |= by_name
     return list(queryset.filter(wanted).order_by("name_key", "lid")[:limit])
-
-
-def similar_patients(*, data: PatientData, limit: int = 5) -> list[Patient]:
-    """Patients (not merged away) who may be the person described, for a warning before registering
-    a new one: those the booking match would take (matching_patients), and those with the same ID
-    number, or the same full name and the same date of birth, mobile phone or email."""
-    found = {patient.pk: patient for patient in matching_patients(data=data)}
-    wanted = Q()
-    id_key = normalise_id_number(data.id_number)
-    if id_key:
-        wanted |= Q(id_key=id_key)
-    if data.name_key:
-        wanted |= Q(name_key=data.name_key)
-    if wanted != Q():
-        mobile, email = normalise_phone(data.mobile_phone), data.email.strip().lower()
-        for patient in Patient.objects.filter(wanted, merged_into__isnull=True).order_by("pk")[: limit * 4]:
-            same_id = bool(id_key) and patient.id_key == id_key
-            same_other = (
-                (data.date_of_birth is not None and patient.date_of_birth == data.date_of_birth)
-                or (bool(mobile) and normalise_phone(patient.mobile_phone) == mobile)
-                or (bool(email) and patient.email.strip().lower() == email)
-            )
-            if same_id or (patient.name_key == data.name_key and same_other):
-                found.setdefault(patient.pk, patient)
-    return sorted(found.values(), key=lambda p: p.pk)[:limit]

@@ -48,6 +48,7 @@ MSG_BAD_GENDER = "{T.GENDER:cap} must be M, F or empty, not {value!r}."
 MSG_MERGE_SAME = "A record cannot be merged into itself (or into a record already merged into it)."
 REASON_ELSEWHERE = "probable match known only in other centers"
 REASON_AMBIGUOUS = "several records match"
+REASON_REGISTERED_ANYWAY = "registered as a new patient beside a probable match"
 
 # Contact fields filled from what the caller sent when the hospital's record has them empty.
 FILLABLE_FIELDS = ("mobile_phone", "landline_phone", "email", "id_number", "date_of_birth", "gender")
@@ -62,7 +63,7 @@ def gender_of(value: str) -> str:
 
 
 @transaction.atomic
-def resolve_patient(*, data: PatientData, scope: Scope) -> Patient:
+def resolve_patient(*, data: PatientData, scope: Scope, new_patient: bool = False) -> Patient:
     """The hospital's patient for a booking: the one the caller's hospital id (pattern `lid`) or own id
     (pattern `tid`) names, followed through merges, if the caller may know it; otherwise the single
     patient it may know that matches the ID number, or the name, date of birth and mobile phone or
@@ -73,6 +74,11 @@ def resolve_patient(*, data: PatientData, scope: Scope) -> Patient:
 
     Empty contact fields of an existing patient (mobile, landline, email, ID number, date of birth,
     gender) are filled from what was sent; values the hospital holds are never overwritten.
+
+    new_patient (pattern `lid`): the caller was shown the probable matches (matching_patients) and says
+    the person is none of them (the desk's "register a new patient"): a patient no id names is
+    registered, and each probable match is recorded beside it as a possible duplicate, as when matching
+    cannot decide.
 
     Call it inside the booking transaction, so that a refused booking registers no patient; it is
     atomic on its own too.
@@ -87,7 +93,7 @@ def resolve_patient(*, data: PatientData, scope: Scope) -> Patient:
     if patient is not None and patient_in_scope(patient=patient, centers=scope.centers):
         return _fill_empty_fields(patient=patient, data=data)
     # Unknown, or a patient of other centers, which does not exist for this caller: matched as new.
-    return _match_or_register(data=data, scope=scope)
+    return _match_or_register(data=data, scope=scope, new_patient=new_patient)
 
 
 def _resolve_by_tid(*, data: PatientData, scope: Scope) -> Patient:
@@ -111,13 +117,13 @@ def _resolve_by_tid(*, data: PatientData, scope: Scope) -> Patient:
     return patient
 
 
-def _match_or_register(*, data: PatientData, scope: Scope) -> Patient:
+def _match_or_register(*, data: PatientData, scope: Scope, new_patient: bool = False) -> Patient:
     _wait_for_same_person(data)
     matches = matching_patients(data=data, centers=scope.centers)
-    if len(matches) == 1:
+    if len(matches) == 1 and not new_patient:
         return _fill_empty_fields(patient=matches[0], data=data)
     if matches:
-        reason, others = REASON_AMBIGUOUS, matches
+        reason, others = REASON_REGISTERED_ANYWAY if new_patient else REASON_AMBIGUOUS, matches
     elif scope.centers is not None:
         reason, others = REASON_ELSEWHERE, matching_patients(data=data)
     else:

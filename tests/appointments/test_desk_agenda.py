@@ -1,6 +1,6 @@
-"""The desk's side of the domain: its free slots (the slot engine without the web flags), the agenda of a
-center, and booking, moving, cancelling and closing from the desk under the same rules and lock as an
-online booking."""
+"""The hospital's side of the domain, which its desk uses: free slots without the web flags (the one slot
+engine, online=False), the agenda of a center, and booking, moving, cancelling and closing as the hospital
+(scope HOSPITAL) under the same rules, lock and refusals as an online booking."""
 
 import datetime as dt
 from decimal import Decimal
@@ -17,17 +17,18 @@ from appointments.services import (
     MSG_ABSENCE_END,
     MSG_ABSENCE_WHO,
     MSG_CANCELLED_CANNOT_MOVE,
-    MSG_NOT_A_DESK_SLOT,
-    MSG_PATIENT_OR_DATA,
     MSG_SLOT_CLOSED,
+    MSG_SLOT_NOT_OFFERED,
     MSG_SLOT_TAKEN,
-    book_slot_at_desk,
-    cancel_at_desk,
+    book_appointment,
+    cancel_appointment,
     local_label,
     mark_absence,
     move_to_free_slot,
 )
-from appointments.slots import desk_free_slots, desk_free_slots_at, find_slots
+from appointments.slots import find_slots, slots_starting_at
+from clients.scope import HOSPITAL, scope_of
+from clients.services import create_integration_client
 from core.errors import CONFLICT, INVALID_INPUT, DomainError
 from demo.factories import (
     AbsenceFactory,
@@ -67,6 +68,22 @@ def next_weekday(weekday: int, weeks: int = 2) -> dt.date:
 
 def times(slots) -> list[str]:
     return [f"{slot.start:%H:%M} {slot.resource.lid} {slot.activity.lid}" for slot in slots]
+
+
+def desk_free_slots(*, resources, first_day: dt.date, last_day: dt.date, activity=None, **kwargs):
+    """Every slot the hospital may book with these doctors on those days."""
+    window = {"start_day": first_day, "end_day": last_day, "limit": None, "online": False}
+    return find_slots(activity=activity, resources=resources, **window, **kwargs)
+
+
+def desk_free_slots_at(*, resource, start: dt.datetime, **kwargs):
+    return slots_starting_at(resource=resource, start=start, online=False, **kwargs)
+
+
+def book_slot_at_desk(*, patient=None, patient_data=None, origin=Origin.DESK, **kwargs):
+    """A booking made at the desk: as the hospital, for a chosen patient or one described."""
+    data = PatientData(lid=patient.lid) if patient is not None else patient_data
+    return book_appointment(patient_data=data, scope=HOSPITAL, origin=origin, **kwargs)
 
 
 @pytest.fixture
@@ -241,7 +258,7 @@ def test_the_agenda_holds_a_center_day_on_its_own_wall_clock(clinic):
     AppointmentFactory(resource=d3, activity=visit, start=at(MONDAY + dt.timedelta(1), "00:30", CANARY))
     AppointmentFactory(resource=clinic["d1"], activity=visit, start=at(MONDAY, "09:00"))
 
-    agenda = center_agenda(center=clinic["canary"], first_day=MONDAY, last_day=MONDAY, now=NOW)
+    agenda = center_agenda(center=clinic["canary"], first_day=MONDAY, last_day=MONDAY, scope=HOSPITAL, now=NOW)
 
     assert agenda.resources == [d3]
     assert agenda.appointments == [late]
@@ -258,7 +275,12 @@ def test_the_agenda_marks_appointments_inside_an_absence_to_be_moved(clinic):
     absence = AbsenceFactory(resource=d1, start=at(MONDAY, "08:00"), end=at(MONDAY, "11:00"))
 
     agenda = center_agenda(
-        center=clinic["madrid"], first_day=MONDAY, last_day=MONDAY, resources=Resource.objects.all(), now=NOW
+        center=clinic["madrid"],
+        first_day=MONDAY,
+        last_day=MONDAY,
+        scope=HOSPITAL,
+        resources=Resource.objects.all(),
+        now=NOW,
     )
 
     assert agenda.to_move == {inside.pk}
@@ -352,19 +374,16 @@ def test_a_slot_closed_by_an_absence_or_outside_the_hours_is_refused(bookable):
         book_slot_at_desk(resource=bookable["d2"], start=bookable["nine"], **book)
     with pytest.raises(DomainError) as outside:
         book_slot_at_desk(resource=bookable["d1"], start=bookable["nine"] + dt.timedelta(hours=5), **book)
-    with pytest.raises(DomainError) as no_patient:
-        book_slot_at_desk(resource=bookable["d1"], start=bookable["nine"], activity=bookable["visit"], insurance=None)
 
     assert closed.value.message == said(
         MSG_SLOT_CLOSED, when=local_label(bookable["d2"], bookable["nine"]), resource="D2"
     )
     assert outside.value.message == said(
-        MSG_NOT_A_DESK_SLOT,
+        MSG_SLOT_NOT_OFFERED,
         when=local_label(bookable["d1"], bookable["nine"] + dt.timedelta(hours=5)),
         resource="D1",
         activity="VIS",
     )
-    assert no_patient.value.code == INVALID_INPUT and no_patient.value.message == MSG_PATIENT_OR_DATA
     assert not Appointment.objects.exists()
 
 
@@ -379,6 +398,49 @@ def test_booking_again_the_slot_a_patient_holds_gives_the_same_appointment(booka
     assert Appointment.objects.count() == 1
 
 
+def test_the_hospital_books_what_an_integration_client_is_not_offered(bookable):
+    client, _secret = create_integration_client(name="web")
+    phone_only = {"resource": bookable["d1"], "activity": bookable["ecg"]}  # ECG is not web-enabled
+    desk_only = {"resource": bookable["d2"], "activity": bookable["visit"]}  # D2 is not web-enabled
+    when = {"start": bookable["nine"], "insurance": None}
+
+    for slot in (phone_only, desk_only):
+        with pytest.raises(DomainError) as refused:
+            book_appointment(
+                **slot, **when, patient_data=PatientData(first_name="Web", second_name="User"), scope=scope_of(client)
+            )
+        assert refused.value.code == CONFLICT and "is not offered for" in refused.value.message
+    assert not Appointment.objects.exists() and not Patient.objects.exists()
+
+    booked = [
+        book_slot_at_desk(**slot, **when, patient=PatientFactory()).appointment for slot in (phone_only, desk_only)
+    ]
+
+    assert [(a.resource.lid, a.activity.lid, a.origin) for a in booked] == [
+        ("D1", "ECG", "DESK"),
+        ("D2", "VIS", "DESK"),
+    ]
+
+
+def test_a_slot_closed_by_a_holiday_is_refused_online_in_the_same_words(bookable):
+    client, _secret = create_integration_client(name="web")
+    AbsenceFactory(resource=None, center=bookable["madrid"], start=bookable["nine"], end=at(bookable["day"], "23:00"))
+
+    with pytest.raises(DomainError) as refused:
+        book_appointment(
+            resource=bookable["d1"],
+            activity=bookable["visit"],
+            start=bookable["nine"],
+            insurance=None,
+            patient_data=PatientData(first_name="Web", second_name="User"),
+            scope=scope_of(client),
+        )
+
+    when = local_label(bookable["d1"], bookable["nine"])
+    assert refused.value.message == said(MSG_SLOT_CLOSED, when=when, resource="D1")
+    assert not Appointment.objects.exists() and not Patient.objects.exists()
+
+
 # ---------------------------------------------------------------- moving, cancelling, closing
 
 
@@ -386,7 +448,7 @@ def test_an_appointment_moves_to_another_doctors_free_slot_with_that_slots_lengt
     ResourceActivityFactory(resource=bookable["d2"], activity=bookable["ecg"], duration=20)
     held = AppointmentFactory(resource=bookable["d1"], activity=bookable["ecg"], start=bookable["nine"])
 
-    moved = move_to_free_slot(appointment=held, resource=bookable["d2"], start=bookable["nine"])
+    moved = move_to_free_slot(appointment=held, resource=bookable["d2"], start=bookable["nine"], scope=HOSPITAL)
 
     held.refresh_from_db()
     assert held.resource == bookable["d2"] and held.start == bookable["nine"]
@@ -398,7 +460,7 @@ def test_an_appointment_moves_by_less_than_its_length_on_the_same_doctor(bookabl
     quarter_past = bookable["nine"] + dt.timedelta(minutes=15)
     held = AppointmentFactory(resource=bookable["d1"], activity=bookable["visit"], start=quarter_past)
 
-    move_to_free_slot(appointment=held, resource=bookable["d1"], start=bookable["nine"])
+    move_to_free_slot(appointment=held, resource=bookable["d1"], start=bookable["nine"], scope=HOSPITAL)
 
     held.refresh_from_db()
     assert (held.start, held.end) == (bookable["nine"], bookable["nine"] + dt.timedelta(minutes=30))
@@ -415,9 +477,11 @@ def test_a_move_onto_a_taken_slot_or_of_a_cancelled_appointment_is_refused(booka
     )
 
     with pytest.raises(DomainError) as taken:
-        move_to_free_slot(appointment=held, resource=bookable["d2"], start=bookable["nine"])
+        move_to_free_slot(appointment=held, resource=bookable["d2"], start=bookable["nine"], scope=HOSPITAL)
     with pytest.raises(DomainError) as cancelled:
-        move_to_free_slot(appointment=gone, resource=bookable["d2"], start=bookable["nine"] + dt.timedelta(minutes=30))
+        move_to_free_slot(
+            appointment=gone, resource=bookable["d2"], start=bookable["nine"] + dt.timedelta(minutes=30), scope=HOSPITAL
+        )
 
     assert taken.value.message == said(
         MSG_SLOT_TAKEN, when=local_label(bookable["d2"], bookable["nine"]), resource="D2"
@@ -433,15 +497,40 @@ def test_the_desk_cancels_by_admin_or_on_the_patients_word_even_after_the_start(
     )
     future = AppointmentFactory(resource=bookable["d1"], activity=bookable["visit"], start=bookable["nine"])
 
-    cancel_at_desk(appointment=past)
-    cancel_at_desk(appointment=future, by_admin=False)
-    again = cancel_at_desk(appointment=past, by_admin=False)
+    cancel_appointment(appointment=past, by_admin=True, allow_past=True)
+    cancel_appointment(appointment=future, by_admin=False, allow_past=True)
+    again = cancel_appointment(appointment=past, by_admin=False, allow_past=True)
 
     past.refresh_from_db()
     future.refresh_from_db()
     assert past.status == AppointmentStatus.CANCELLED_BY_ADMIN and past.cancelled_at is not None
     assert future.status == AppointmentStatus.CANCELLED_BY_USER
     assert again.status == AppointmentStatus.CANCELLED_BY_ADMIN  # a cancelled appointment stays as it was
+
+
+def test_a_cancellation_decides_on_the_appointment_as_stored_not_as_a_page_saw_it(bookable):
+    held = AppointmentFactory(resource=bookable["d1"], activity=bookable["visit"], start=bookable["nine"])
+    seen_by_the_desk = Appointment.objects.get(pk=held.pk)  # loaded before the patient cancelled online
+    cancel_appointment(appointment=held, by_admin=False)
+
+    again = cancel_appointment(appointment=seen_by_the_desk, by_admin=True, allow_past=True)
+
+    held.refresh_from_db()
+    assert held.status == AppointmentStatus.CANCELLED_BY_USER
+    assert again.status == AppointmentStatus.CANCELLED_BY_USER and again.cancelled_at == held.cancelled_at
+
+
+def test_an_appointment_cancelled_meanwhile_is_not_moved_back_to_life(bookable):
+    held = AppointmentFactory(resource=bookable["d1"], activity=bookable["visit"], start=bookable["nine"])
+    seen_by_the_desk = Appointment.objects.get(pk=held.pk)
+    cancel_appointment(appointment=held, by_admin=False)
+
+    with pytest.raises(DomainError) as refused:
+        move_to_free_slot(appointment=seen_by_the_desk, resource=bookable["d2"], start=bookable["nine"], scope=HOSPITAL)
+
+    held.refresh_from_db()
+    assert refused.value.message == said(MSG_CANCELLED_CANNOT_MOVE, app=held.lid)
+    assert (held.status, held.resource) == (AppointmentStatus.CANCELLED_BY_USER, bookable["d1"])
 
 
 def test_a_holiday_closes_the_center_and_lists_every_doctors_appointments_then(bookable):

@@ -11,6 +11,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
+from appointments.slots import find_slots, slots_starting_at
 from demo.factories import (
     ActivityFactory,
     AvailabilityRuleFactory,
@@ -47,6 +48,16 @@ def at(day: dt.date, hh_mm: str, zone: ZoneInfo = MADRID) -> dt.datetime:
 
 def ddmmyyyy(day: dt.date) -> str:
     return f"{day:%d/%m/%Y}"
+
+
+def desk_slots_at(resource, start: dt.datetime, activity=None) -> list:
+    """The slots the desk may book then: the hospital's rules, not only what is offered online."""
+    return slots_starting_at(resource=resource, start=start, activity=activity, online=False)
+
+
+def desk_slots(resources, day: dt.date) -> list:
+    """Every slot the desk may book on that day with these doctors."""
+    return find_slots(activity=None, resources=resources, start_day=day, end_day=day, limit=None, online=False)
 
 
 def desk_url(name: str, *args, **params) -> str:

@@ -9,9 +9,8 @@ from html import unescape
 import pytest
 
 from appointments.models import AppointmentStatus, Origin
-from appointments.slots import desk_free_slots
 from demo.factories import AbsenceFactory, AppointmentFactory, PatientFactory
-from tests.desk.conftest import CANARY, at, ddmmyyyy, desk_url
+from tests.desk.conftest import CANARY, at, ddmmyyyy, desk_slots, desk_url
 
 
 def text(response) -> str:
@@ -57,7 +56,7 @@ def test_the_day_shows_each_doctor_with_appointments_and_free_slots(desk, clinic
     content = response.content.decode()
     assert re.search(r'class="app origin-phone cancelled"[^>]*>.*?<del>10:00–10:30</del>', content, re.S)
     assert "Cancelled by the patient" in page
-    expected = desk_free_slots(resources=[clinic["d1"], clinic["d2"]], first_day=day, last_day=day)
+    expected = desk_slots([clinic["d1"], clinic["d2"]], day)
     free_times = {(s.resource.lid, f"{s.start:%H:%M}") for s in expected}
     assert ("D1", "09:30") not in free_times and ("D2", "10:00") in free_times  # cancelled: bookable again
     # One gap per doctor and start time (several activities may be free then): each links to one slot.

@@ -21,9 +21,8 @@ from django.db.models import Count, Q
 
 from appointments.models import Absence, Appointment, AppointmentStatus, Origin, Resource
 from appointments.services import MSG_SLOT_TAKEN, local_label
-from appointments.slots import desk_free_slots, desk_free_slots_at
 from demo.factories import AppointmentFactory, PatientFactory
-from tests.desk.conftest import PASSWORD, at, ddmmyyyy, desk_url, future_monday
+from tests.desk.conftest import PASSWORD, at, ddmmyyyy, desk_slots, desk_slots_at, desk_url, future_monday
 from tests.messages import said
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
@@ -141,7 +140,7 @@ def test_a_clerk_books_a_free_slot_sees_it_and_cancels_it(clerk_in, clinic):
 
     lucia = PatientFactory(lid="P50", first_name="Lucía", second_name="Martín", third_name="", mobile_phone="600111222")
     day_path = desk_url("day", center="MAD", date=ddmmyyyy(clinic["day"]))
-    slot = desk_free_slots_at(resource=clinic["d2"], start=at(clinic["day"], "10:00"))[0]
+    slot = desk_slots_at(clinic["d2"], at(clinic["day"], "10:00"))[0]
 
     clerk_in.log_in("clerk", day_path)
     assert [" ".join(h.text.split()) for h in clerk_in.find_all("th.col-head")] == ["Ana García D1", "Luis Pérez D2"]
@@ -181,7 +180,7 @@ def test_a_clerk_books_a_free_slot_sees_it_and_cancels_it(clerk_in, clinic):
 
 def test_a_clerk_moves_an_appointment_to_another_doctor(clerk_in, clinic):
     held = AppointmentFactory(resource=clinic["d1"], activity=clinic["visit"], start=at(clinic["day"], "09:00"))
-    target = desk_free_slots_at(resource=clinic["d2"], start=at(clinic["day"], "09:30"), activity=clinic["visit"])[0]
+    target = desk_slots_at(clinic["d2"], at(clinic["day"], "09:30"), clinic["visit"])[0]
     day_path = desk_url("day", center="MAD", date=ddmmyyyy(clinic["day"]))
 
     clerk_in.log_in("clerk", day_path)
@@ -203,7 +202,7 @@ def test_a_clerk_moves_an_appointment_to_another_doctor(clerk_in, clinic):
 def test_a_slot_tuotempo_took_a_moment_earlier_is_refused_with_a_plain_sentence(clerk_in, clinic, live_server,
                                                                                   make_client):  # fmt: skip
     creds = make_client()
-    slot = desk_free_slots_at(resource=clinic["d2"], start=at(clinic["day"], "09:00"))[0]
+    slot = desk_slots_at(clinic["d2"], at(clinic["day"], "09:00"))[0]
     day_path = desk_url("day", center="MAD", date=ddmmyyyy(clinic["day"]))
 
     clerk_in.log_in("clerk", day_path)
@@ -244,7 +243,7 @@ def test_screenshots_of_the_day_and_week_of_the_demo_hospital(browser, live_serv
     call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
     day = future_monday(weeks=1) + dt.timedelta(days=1)  # a Tuesday of the demo's future weeks
     madrid = Resource.objects.filter(location__center__lid="MAD")
-    assert desk_free_slots(resources=madrid, first_day=day, last_day=day), "the demo should have free slots"
+    assert desk_slots(madrid, day), "the demo should have free slots"
     clerk_in = Clerk(browser, live_server.url)
     DOCS.mkdir(exist_ok=True)
 

@@ -8,9 +8,8 @@ import pytest
 import requests
 
 from appointments.models import Appointment
-from appointments.slots import desk_free_slots_at
 from patients.models import Patient
-from tests.desk.conftest import PASSWORD, at, desk_url
+from tests.desk.conftest import PASSWORD, at, desk_slots_at, desk_url
 
 pytestmark = pytest.mark.live
 
@@ -32,7 +31,7 @@ def logged_in_desk(base_url: str, username: str) -> requests.Session:
 
 def test_the_desk_and_tuotempo_never_book_one_slot_twice(live_server, clinic, clerk, make_client):
     creds = make_client()
-    slot = desk_free_slots_at(resource=clinic["d2"], start=at(clinic["day"], "09:00"))[0]
+    slot = desk_slots_at(clinic["d2"], at(clinic["day"], "09:00"))[0]
     clerks = [logged_in_desk(live_server.url, clerk.username) for _ in range(4)]
     barrier = threading.Barrier(8, timeout=60)
     outcomes = []

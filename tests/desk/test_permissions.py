@@ -7,7 +7,7 @@ from django.test import Client
 
 from appointments.models import Absence, Appointment, AppointmentStatus
 from demo.factories import AppointmentFactory, PatientFactory
-from tests.desk.conftest import at, ddmmyyyy, desk_url, make_user
+from tests.desk.conftest import at, ddmmyyyy, desk_slots_at, desk_url, make_user
 
 
 @pytest.fixture
@@ -16,9 +16,7 @@ def held(clinic):
 
 
 def slot_lid(clinic, hh_mm="10:00", doctor="d2"):
-    from appointments.slots import desk_free_slots_at
-
-    return desk_free_slots_at(resource=clinic[doctor], start=at(clinic["day"], hh_mm))[0].lid
+    return desk_slots_at(clinic[doctor], at(clinic["day"], hh_mm))[0].lid
 
 
 def actions(clinic, held) -> dict[str, tuple[str, dict]]:

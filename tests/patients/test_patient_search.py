@@ -1,13 +1,15 @@
-"""The desk finds a patient by what a clerk types (name, ID number, phone, hospital id), and warns of
-possible duplicates before registering a new one."""
+"""The desk finds a patient by what a clerk types (name, ID number, phone, hospital id), among the patients
+its scope may know; and a newcomer it registers beside a probable match is kept as a possible duplicate."""
 
 import datetime as dt
 
 import pytest
 
-from demo.factories import PatientFactory
-from patients.models import PatientData
-from patients.selectors import search_patients, similar_patients
+from clients.scope import HOSPITAL, Scope
+from demo.factories import AppointmentFactory, CenterFactory, LocationFactory, PatientFactory, ResourceFactory
+from patients.models import DuplicateStatus, Patient, PatientData, PossibleDuplicate
+from patients.selectors import matching_patients, search_patients
+from patients.services import REASON_REGISTERED_ANYWAY, resolve_patient
 
 pytestmark = pytest.mark.django_db
 
@@ -64,33 +66,60 @@ def _merge(people):
     ],
 )
 def test_a_patient_is_found_by_what_a_clerk_types(people, typed, expected):
-    assert [p.lid for p in search_patients(text=typed)] == expected
+    assert [p.lid for p in search_patients(text=typed, scope=HOSPITAL)] == expected
 
 
 def test_a_merged_record_is_never_offered(people):
-    assert people["merged"] not in search_patients(text="Lucía Martín Ruiz")
-    assert search_patients(text="P12") == []
+    assert people["merged"] not in search_patients(text="Lucía Martín Ruiz", scope=HOSPITAL)
+    assert search_patients(text="P12", scope=HOSPITAL) == []
 
 
 def test_search_results_are_capped(people):
     for n in range(5):
         PatientFactory(first_name="Lucía", second_name=f"Otra{n}")
-    assert len(search_patients(text="lucia", limit=3)) == 3
+    assert len(search_patients(text="lucia", scope=HOSPITAL, limit=3)) == 3
 
 
-def test_possible_duplicates_are_the_same_id_number_or_the_same_name_and_one_more_thing(people):
-    lucia = people["lucia"]
-    same_id = PatientData(first_name="L.", second_name="M.", id_number="12345678-z")
-    same_name_and_birth = PatientData(first_name="lucia", second_name="MARTIN", third_name="Ruiz",
-                                      date_of_birth=dt.date(1985, 3, 12))  # fmt: skip
-    same_name_and_phone = PatientData(first_name="Lucía", second_name="Martín", third_name="Ruiz",
-                                      mobile_phone="600112233")  # fmt: skip
-    same_name_only = PatientData(first_name="Lucía", second_name="Martín", third_name="Ruiz",
-                                 date_of_birth=dt.date(1990, 1, 1))  # fmt: skip
+def test_a_caller_limited_to_some_centers_finds_only_the_patients_it_may_know(people):
+    madrid = CenterFactory(lid="MAD")
+    doctor = ResourceFactory(location=LocationFactory(center=madrid))
+    AppointmentFactory(resource=doctor, patient=people["lucas"])
+    limited = Scope(centers=(madrid,))
+
+    assert [p.lid for p in search_patients(text="martin", scope=limited)] == ["P11"]
+    assert search_patients(text="12345678Z", scope=limited) == []
+
+
+def lucia_again(**changes) -> PatientData:
+    """Lucía as a clerk types her in again: what matching takes for her (name, birth date and mobile)."""
+    sent = {"first_name": "lucia", "second_name": "MARTIN", "third_name": "Ruiz", "date_of_birth": dt.date(1985, 3, 12),
+            "mobile_phone": "600112233"}  # fmt: skip
+    return PatientData(**{**sent, **changes})
+
+
+def test_registering_beside_a_probable_match_keeps_the_pair_for_review(people):
+    shown = matching_patients(data=lucia_again(), centers=HOSPITAL.centers)
+
+    newcomer = resolve_patient(data=lucia_again(), scope=HOSPITAL, new_patient=True)
+
+    assert shown == [people["lucia"]]
+    assert newcomer not in (people["lucia"], people["merged"]) and newcomer.full_name == "lucia MARTIN Ruiz"
+    pair = PossibleDuplicate.objects.get()
+    assert (pair.patient, pair.other, pair.reason, pair.status) == (
+        newcomer, people["lucia"], REASON_REGISTERED_ANYWAY, DuplicateStatus.OPEN,
+    )  # fmt: skip
+
+
+def test_without_new_patient_the_probable_match_is_the_patient(people):
+    patient = resolve_patient(data=lucia_again(email="nueva@example.org"), scope=HOSPITAL)
+
+    assert patient == people["lucia"] and patient.email == "lucia@example.org"  # what the hospital holds stays
+    assert Patient.objects.count() == 3 and not PossibleDuplicate.objects.exists()
+
+
+def test_registering_someone_nobody_resembles_records_no_pair(people):
     stranger = PatientData(first_name="Ana", second_name="Pérez", mobile_phone="600112233")
 
-    assert similar_patients(data=same_id) == [lucia]
-    assert similar_patients(data=same_name_and_birth) == [lucia]
-    assert similar_patients(data=same_name_and_phone) == [lucia]
-    assert similar_patients(data=same_name_only) == []
-    assert similar_patients(data=stranger) == []
+    newcomer = resolve_patient(data=stranger, scope=HOSPITAL, new_patient=True)
+
+    assert newcomer.full_name == "Ana Pérez" and not PossibleDuplicate.objects.exists()
