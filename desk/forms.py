@@ -13,6 +13,7 @@ MSG_DAY_END = "The last day cannot be before the first day."
 MSG_NO_PATIENT = "There is no patient {lid!r}: search again and choose one from the list."
 MSG_CHOOSE_PATIENT = "Choose the patient: one found by the search, or a new patient."
 NEW_PATIENT = "new"
+NEW_PATIENT_FIELDS = ("first_name", "second_name", "third_name", "date_of_birth", "mobile_phone", "email", "id_number")
 
 ORIGINS = [(Origin.DESK, "At the desk"), (Origin.PHONE, "By phone")]
 REASONS = [("admin", "The hospital cancels it (by admin)"), ("user", "The patient asked to cancel (by user)")]
@@ -62,16 +63,8 @@ class BookForm(forms.Form):
         return cleaned
 
     def patient_data(self) -> PatientData:
-        data = self.cleaned_data
-        return PatientData(
-            first_name=data["first_name"],
-            second_name=data["second_name"],
-            third_name=data["third_name"],
-            date_of_birth=data["date_of_birth"],
-            mobile_phone=data["mobile_phone"],
-            email=data["email"],
-            id_number=data["id_number"],
-        )
+        """The new patient described, as every way in describes one to the domain."""
+        return PatientData(**{name: self.cleaned_data[name] for name in NEW_PATIENT_FIELDS})
 
 
 class CancelForm(forms.Form):
