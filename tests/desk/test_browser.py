@@ -2,7 +2,8 @@
 
 A clerk opens the day, books a free slot, sees it appear, cancels it, moves another appointment, and
 tries to book a slot that tuOtempO took over REST a moment earlier. The day and week views are saved
-as screenshots into docs/ (docs/desk.md shows them).
+as screenshots into the test's temporary folder, or into docs/ (which docs/desk.md shows) when
+HIS_REFRESH_SCREENSHOTS=1 asks for it: a test run leaves the tree as it found it.
 
 Chromium and chromedriver are system packages (`apt-get install chromium chromium-driver`, done by
 .ci/run). Without them these tests are skipped on a developer's machine, and FAIL when `CI` is set.
@@ -32,6 +33,13 @@ CHROMIUM_FLAGS = (
     "--disable-component-update", "--disable-sync", "--no-first-run",
 )  # fmt: skip
 DOCS = Path(settings.BASE_DIR) / "docs"
+SCREENSHOTS = ("desk-day.png", "desk-week.png")
+
+
+def screenshot_folder(tmp_path: Path) -> Path:
+    """docs/ when HIS_REFRESH_SCREENSHOTS=1 asks to refresh the documentation's pictures, else a folder
+    of the test's own."""
+    return DOCS if os.environ.get("HIS_REFRESH_SCREENSHOTS") == "1" else tmp_path
 
 
 def executable(*names: str) -> str | None:
@@ -239,21 +247,24 @@ def busiest_doctor_at_work(doctors, day: dt.date) -> Resource:
     return doctors.exclude(pk__in=absent).annotate(booked=booked).order_by("-booked", "lid").first()
 
 
-def test_screenshots_of_the_day_and_week_of_the_demo_hospital(browser, live_server, clerk):
+def test_screenshots_of_the_day_and_week_of_the_demo_hospital(browser, live_server, clerk, tmp_path):
     call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
     day = future_monday(weeks=1) + dt.timedelta(days=1)  # a Tuesday of the demo's future weeks
     madrid = Resource.objects.filter(location__center__lid="MAD")
     assert desk_slots(madrid, day), "the demo should have free slots"
     clerk_in = Clerk(browser, live_server.url)
-    DOCS.mkdir(exist_ok=True)
+    folder = screenshot_folder(tmp_path)
+    in_docs = {name: (DOCS / name).read_bytes() for name in SCREENSHOTS if (DOCS / name).exists()}
 
     clerk_in.log_in("clerk", desk_url("day", center="MAD", date=ddmmyyyy(day)))
     assert len(clerk_in.find_all("th.col-head")) == madrid.count()
     assert clerk_in.find_all(".app") and clerk_in.find_all("a.free")
-    browser.save_screenshot(str(DOCS / "desk-day.png"))
+    browser.save_screenshot(str(folder / "desk-day.png"))
 
     clerk_in.open(desk_url("week", doctor=busiest_doctor_at_work(madrid, day).lid, date=ddmmyyyy(day)))
     assert len(clerk_in.find_all("th.col-head")) == 7
-    browser.save_screenshot(str(DOCS / "desk-week.png"))
+    browser.save_screenshot(str(folder / "desk-week.png"))
 
-    assert (DOCS / "desk-day.png").stat().st_size > 10_000 and (DOCS / "desk-week.png").stat().st_size > 10_000
+    assert all((folder / name).stat().st_size > 10_000 for name in SCREENSHOTS)
+    if folder != DOCS:
+        assert {name: (DOCS / name).read_bytes() for name in in_docs} == in_docs  # docs/ untouched

@@ -1,4 +1,5 @@
-"""Missing browser binaries skip the browser tests on a developer's machine and fail them in CI."""
+"""Missing browser binaries skip the browser tests on a developer's machine and fail them in CI; the
+screenshots go to docs/ only when asked."""
 
 import pytest
 
@@ -25,3 +26,13 @@ def test_the_binaries_are_found_where_debian_puts_them(monkeypatch):
     assert test_browser.executable("chromium", "chromium-browser") == "/usr/bin/chromium"
     assert test_browser.executable("chromedriver") == "/usr/bin/chromedriver"
     assert test_browser.executable("firefox") is None
+
+
+@pytest.mark.parametrize(("value", "into_docs"), [("1", True), (None, False), ("0", False)])
+def test_screenshots_go_to_docs_only_when_asked(monkeypatch, tmp_path, value, into_docs):
+    if value is None:
+        monkeypatch.delenv("HIS_REFRESH_SCREENSHOTS", raising=False)
+    else:
+        monkeypatch.setenv("HIS_REFRESH_SCREENSHOTS", value)
+
+    assert test_browser.screenshot_folder(tmp_path) == (test_browser.DOCS if into_docs else tmp_path)
