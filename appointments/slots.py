@@ -418,7 +418,7 @@ def _free(
     )
     free = []
     for candidate in candidates:
-        start, _lid, offer = candidate
+        start, _order, offer = candidate
         starts, ends = busy.get(offer.resource.pk, ((), ()))
         before = bisect_left(starts, start + offer.duration) - 1  # the last busy period starting before the end
         if before < 0 or ends[before] <= start:

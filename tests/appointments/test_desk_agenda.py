@@ -70,17 +70,17 @@ def times(slots) -> list[str]:
     return [f"{slot.start:%H:%M} {slot.resource.lid} {slot.activity.lid}" for slot in slots]
 
 
-def desk_free_slots(*, resources, first_day: dt.date, last_day: dt.date, activity=None, **kwargs):
+def hospital_slots(*, resources, first_day: dt.date, last_day: dt.date, activity=None, **kwargs):
     """Every slot the hospital may book with these doctors on those days."""
     window = {"start_day": first_day, "end_day": last_day, "limit": None, "online": False}
     return find_slots(activity=activity, resources=resources, **window, **kwargs)
 
 
-def desk_free_slots_at(*, resource, start: dt.datetime, **kwargs):
+def hospital_slots_at(*, resource, start: dt.datetime, **kwargs):
     return slots_starting_at(resource=resource, start=start, online=False, **kwargs)
 
 
-def book_slot_at_desk(*, patient=None, patient_data=None, origin=Origin.DESK, **kwargs):
+def book_at_the_desk(*, patient=None, patient_data=None, origin=Origin.DESK, **kwargs):
     """A booking made at the desk: as the hospital, for a chosen patient or one described."""
     data = PatientData(lid=patient.lid) if patient is not None else patient_data
     return book_appointment(patient_data=data, scope=HOSPITAL, origin=origin, **kwargs)
@@ -139,7 +139,7 @@ def clinic():
 
 
 def test_desk_slots_offer_every_activity_of_every_doctor_with_its_own_duration(clinic):
-    slots = desk_free_slots(resources=[clinic["d1"], clinic["d2"]], first_day=MONDAY, last_day=MONDAY, now=NOW)
+    slots = hospital_slots(resources=[clinic["d1"], clinic["d2"]], first_day=MONDAY, last_day=MONDAY, now=NOW)
 
     assert times(slots) == [
         "09:00 D1 ECG", "09:00 D1 VIS", "09:00 D2 VIS", "09:15 D1 ECG", "09:30 D1 ECG", "09:30 D1 VIS",
@@ -151,7 +151,7 @@ def test_desk_slots_offer_every_activity_of_every_doctor_with_its_own_duration(c
 
 def test_desk_slots_agree_with_the_online_search_where_both_apply(clinic):
     online = find_slots(activity=clinic["visit"], start_day=MONDAY, end_day=MONDAY, resource=clinic["d1"], now=NOW)
-    desk = desk_free_slots(
+    desk = hospital_slots(
         resources=[clinic["d1"]], first_day=MONDAY, last_day=MONDAY, activity=clinic["visit"], now=NOW
     )
 
@@ -168,7 +168,7 @@ def test_a_rule_naming_activities_opens_only_those(clinic):
         end_time=dt.time(9, 30),
         activities=[clinic["ecg"]],
     )
-    slots = desk_free_slots(resources=[clinic["d1"]], first_day=tuesday, last_day=tuesday + dt.timedelta(1), now=NOW)
+    slots = hospital_slots(resources=[clinic["d1"]], first_day=tuesday, last_day=tuesday + dt.timedelta(1), now=NOW)
 
     wednesday = [t for s, t in zip(slots, times(slots), strict=True) if s.start.date() == tuesday + dt.timedelta(1)]
     assert wednesday == ["09:00 D1 ECG", "09:15 D1 ECG"]
@@ -190,12 +190,8 @@ def test_desk_slots_leave_out_appointments_absences_holidays_and_the_past(clinic
     )
     now = at(MONDAY, "09:40")
 
-    slots = desk_free_slots(
-        resources=[d1, d2, d3], first_day=MONDAY, last_day=MONDAY, activity=clinic["visit"], now=NOW
-    )
-    later = desk_free_slots(
-        resources=[d1, d2, d3], first_day=MONDAY, last_day=MONDAY, activity=clinic["visit"], now=now
-    )
+    slots = hospital_slots(resources=[d1, d2, d3], first_day=MONDAY, last_day=MONDAY, activity=clinic["visit"], now=NOW)
+    later = hospital_slots(resources=[d1, d2, d3], first_day=MONDAY, last_day=MONDAY, activity=clinic["visit"], now=now)
 
     assert times(slots) == ["09:00 D2 VIS", "09:30 D1 VIS", "12:00 D1 VIS"]
     assert times(later) == ["12:00 D1 VIS"]
@@ -211,12 +207,12 @@ def test_a_moved_appointment_frees_its_own_time(clinic):
         "now": NOW,
     }
 
-    assert "09:15 D1 ECG" not in times(desk_free_slots(**kwargs))
-    assert "09:15 D1 ECG" in times(desk_free_slots(**kwargs, exclude=held))
+    assert "09:15 D1 ECG" not in times(hospital_slots(**kwargs))
+    assert "09:15 D1 ECG" in times(hospital_slots(**kwargs, exclude=held))
 
 
 def test_with_an_insurance_only_doctors_accepting_it_and_activities_it_covers(clinic):
-    slots = desk_free_slots(
+    slots = hospital_slots(
         resources=[clinic["d1"], clinic["d2"]], first_day=MONDAY, last_day=MONDAY, insurance=clinic["san"], now=NOW
     )
 
@@ -225,8 +221,8 @@ def test_with_an_insurance_only_doctors_accepting_it_and_activities_it_covers(cl
 
 
 def test_the_slots_at_one_time_name_each_activity_free_then(clinic):
-    at_nine = desk_free_slots_at(resource=clinic["d1"], start=at(MONDAY, "09:00"), now=NOW)
-    at_quarter = desk_free_slots_at(resource=clinic["d1"], start=at(MONDAY, "09:15"), now=NOW)
+    at_nine = hospital_slots_at(resource=clinic["d1"], start=at(MONDAY, "09:00"), now=NOW)
+    at_quarter = hospital_slots_at(resource=clinic["d1"], start=at(MONDAY, "09:15"), now=NOW)
 
     assert times(at_nine) == ["09:00 D1 ECG", "09:00 D1 VIS"]
     assert times(at_quarter) == ["09:15 D1 ECG"]
@@ -235,7 +231,7 @@ def test_the_slots_at_one_time_name_each_activity_free_then(clinic):
 def test_desk_slots_cost_a_fixed_number_of_queries_whatever_the_doctors(clinic):
     def count(doctors):
         with CaptureQueriesContext(connection) as queries:
-            desk_free_slots(resources=doctors, first_day=MONDAY, last_day=MONDAY + dt.timedelta(6), now=NOW)
+            hospital_slots(resources=doctors, first_day=MONDAY, last_day=MONDAY + dt.timedelta(6), now=NOW)
         return len(queries)
 
     few = count([clinic["d1"]])
@@ -302,7 +298,7 @@ def bookable(clinic):
 def test_the_desk_books_a_free_slot_for_a_known_patient(bookable):
     patient = PatientFactory()
 
-    booking = book_slot_at_desk(
+    booking = book_at_the_desk(
         resource=bookable["d2"],
         activity=bookable["visit"],
         start=bookable["nine"],
@@ -326,14 +322,14 @@ def test_the_desk_books_a_free_slot_for_a_known_patient(bookable):
 def test_the_desk_matches_a_described_patient_as_an_online_booking_would(bookable):
     known = PatientFactory(id_number="12345678Z")
 
-    same = book_slot_at_desk(
+    same = book_at_the_desk(
         resource=bookable["d1"],
         activity=bookable["visit"],
         start=bookable["nine"],
         insurance=bookable["san"],
         patient_data=PatientData(first_name="Otro", second_name="Nombre", id_number="12.345.678-z"),
     )
-    new = book_slot_at_desk(
+    new = book_at_the_desk(
         resource=bookable["d2"],
         activity=bookable["visit"],
         start=bookable["nine"],
@@ -350,7 +346,7 @@ def test_a_taken_slot_is_refused_in_the_hospitals_words_and_leaves_nothing(booka
     patients = Patient.objects.count()
 
     with pytest.raises(DomainError) as refused:
-        book_slot_at_desk(
+        book_at_the_desk(
             resource=bookable["d1"],
             activity=bookable["ecg"],
             start=bookable["nine"] + dt.timedelta(minutes=15),
@@ -371,9 +367,9 @@ def test_a_slot_closed_by_an_absence_or_outside_the_hours_is_refused(bookable):
     book = {"activity": bookable["visit"], "insurance": None, "patient": patient}
 
     with pytest.raises(DomainError) as closed:
-        book_slot_at_desk(resource=bookable["d2"], start=bookable["nine"], **book)
+        book_at_the_desk(resource=bookable["d2"], start=bookable["nine"], **book)
     with pytest.raises(DomainError) as outside:
-        book_slot_at_desk(resource=bookable["d1"], start=bookable["nine"] + dt.timedelta(hours=5), **book)
+        book_at_the_desk(resource=bookable["d1"], start=bookable["nine"] + dt.timedelta(hours=5), **book)
 
     assert closed.value.message == said(
         MSG_SLOT_CLOSED, when=local_label(bookable["d2"], bookable["nine"]), resource="D2"
@@ -391,8 +387,8 @@ def test_booking_again_the_slot_a_patient_holds_gives_the_same_appointment(booka
     patient = PatientFactory()
     book = {"resource": bookable["d1"], "activity": bookable["visit"], "start": bookable["nine"], "insurance": None}
 
-    first = book_slot_at_desk(**book, patient=patient)
-    again = book_slot_at_desk(**book, patient=patient)
+    first = book_at_the_desk(**book, patient=patient)
+    again = book_at_the_desk(**book, patient=patient)
 
     assert first.created and not again.created and again.appointment == first.appointment
     assert Appointment.objects.count() == 1
@@ -413,7 +409,7 @@ def test_the_hospital_books_what_an_integration_client_is_not_offered(bookable):
     assert not Appointment.objects.exists() and not Patient.objects.exists()
 
     booked = [
-        book_slot_at_desk(**slot, **when, patient=PatientFactory()).appointment for slot in (phone_only, desk_only)
+        book_at_the_desk(**slot, **when, patient=PatientFactory()).appointment for slot in (phone_only, desk_only)
     ]
 
     assert [(a.resource.lid, a.activity.lid, a.origin) for a in booked] == [
@@ -551,7 +547,7 @@ def test_a_holiday_closes_the_center_and_lists_every_doctors_appointments_then(b
 
     assert Absence.objects.get() == holiday and holiday.reason == "Fiesta"
     assert appointments_during(absence=holiday) == [one, two]
-    assert desk_free_slots(resources=[bookable["d1"], bookable["d2"]], first_day=day, last_day=day) == []
+    assert hospital_slots(resources=[bookable["d1"], bookable["d2"]], first_day=day, last_day=day) == []
 
 
 def test_an_absence_needs_one_doctor_or_one_center_and_an_end_after_its_start(bookable):
