@@ -177,7 +177,7 @@ def test_cancel_appointment_sums_a_long_message_up_in_50_characters(surface, cli
     assert answer.payload == {
         "DELETE_RESULT": "ERROR",
         "RESULT": "ERROR",
-        "APP_LID": "The appointment can no longer be cancelled.",
+        "APP_LID": "The appointment has already started.",
     }
     assert len(answer.payload["APP_LID"]) <= 50
     if surface.name == "rest":  # the whole sentence travels in msg

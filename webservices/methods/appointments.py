@@ -12,7 +12,7 @@ from appointments.selectors import (
     named_slot,
     optional_by_lid,
 )
-from appointments.services import book_appointment, cancel_for_patient
+from appointments.services import MSG_ALREADY_STARTED, MSG_NOT_OWNER, book_appointment, cancel_for_patient
 from appointments.slots import search_slots
 from centers.models import Location
 from core.errors import Code, DomainError
@@ -290,7 +290,9 @@ def cancel_appointment_answer(call: Call) -> Answer:
 # APP_LID is an nvarchar(50): a longer message is summed up there (the whole of it is in the REST `msg`
 # and in the audit log).
 APP_LID_LENGTH = 50
-CANCEL_SUMMARIES = {
+CANCEL_SUMMARIES = {  # by the domain's message, else by code
+    MSG_NOT_OWNER: "The appointment is not this patient's.",
+    MSG_ALREADY_STARTED: "The appointment has already started.",
     Code.NOT_FOUND: "No such appointment for this patient.",
     Code.CONFLICT: "The appointment can no longer be cancelled.",
     Code.INVALID_INPUT: "The request is not valid.",
@@ -302,7 +304,8 @@ def cancel_failure(values, error: DomainError) -> dict:
     # As the guide says: on failure the message travels in APP_LID.
     message = wire_message(error)
     if len(message) > APP_LID_LENGTH:
-        message = CANCEL_SUMMARIES.get(error.code, "The appointment could not be cancelled.")
+        summary = CANCEL_SUMMARIES.get(error.template) or CANCEL_SUMMARIES.get(error.code)
+        message = summary or "The appointment could not be cancelled."
     return {"DELETE_RESULT": "ERROR", "RESULT": "ERROR", "APP_LID": message}
 
 
