@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from centers.models import Center, Location
-from core.models import ExternalIdMixin
+from core.models import GUIDE_NAME_LENGTH, ExternalIdMixin
 
 
 class Resource(models.Model):
@@ -48,7 +48,7 @@ class Resource(models.Model):
 
 class ActivityGroup(models.Model):
     lid = models.CharField("ACTIVITY_GROUP_LID", max_length=50, unique=True)
-    name = models.CharField(max_length=100)
+    name = models.CharField(max_length=100, validators=[GUIDE_NAME_LENGTH])
 
     class Meta:
         ordering = ["lid"]
@@ -61,7 +61,7 @@ class Activity(models.Model):
     """A bookable service (a visit, a test) with its default duration and price."""
 
     lid = models.CharField("ACTIVITY_LID", max_length=50, unique=True)
-    name = models.CharField(max_length=100)
+    name = models.CharField(max_length=100, validators=[GUIDE_NAME_LENGTH])
     group = models.ForeignKey(
         ActivityGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="activities"
     )
@@ -82,7 +82,7 @@ class Activity(models.Model):
 
 class Insurance(models.Model):
     lid = models.CharField("INSURANCE_LID", max_length=50, unique=True)
-    name = models.CharField(max_length=100)
+    name = models.CharField(max_length=100, validators=[GUIDE_NAME_LENGTH])
     web_enabled = models.BooleanField(default=True)
     activities = models.ManyToManyField(Activity, through="InsuranceActivity", related_name="insurances")
 

@@ -7,6 +7,7 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db.models import Q
 from django.utils import timezone
 
 from appointments.models import (
@@ -199,7 +200,7 @@ def appointments_for(
     ordered by date and time (of each center) and resource: a patient's (and those of records merged into it), or,
     without a patient, every appointment of the client's centers in a window of at most 31 days
     (the reminder batch). Dates are days of each appointment's own center; with `changed_since`,
-    only those created or changed after it."""
+    only those created or changed after it, a change of the patient's record (its phone or e-mail) included."""
     if patient is None and (
         start_date is None or end_date is None or not 0 <= (end_date - start_date).days < REMINDER_MAX_DAYS
     ):
@@ -210,7 +211,13 @@ def appointments_for(
     if resource is not None:
         queryset = queryset.filter(resource=resource)
     if changed_since is not None:
-        queryset = queryset.filter(modified__gt=changed_since)
+        # Changed: the appointment, or the patient whose phone and e-mail the answers carry (the record
+        # kept, when it was merged).
+        queryset = queryset.filter(
+            Q(modified__gt=changed_since)
+            | Q(patient__modified__gt=changed_since)
+            | Q(patient__merged_into__modified__gt=changed_since)
+        )
     # Widened by a day on each side in UTC, then cut exactly on each center's own calendar.
     if start_date is not None:
         queryset = queryset.filter(start__gte=dt.datetime.combine(start_date - ONE_DAY, dt.time(), dt.UTC))

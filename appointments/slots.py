@@ -58,6 +58,10 @@ MSG_BAD_LIMIT = "The number of availabilities asked for must be at least 1."
 MSG_WINDOW_INVERTED = "The search window ends before it starts: check {T.SEARCH_START} and {T.SEARCH_END}."
 MSG_BAND_INVERTED = "{T.LATEST_END:cap} must be later than {T.EARLIEST_START}."
 MSG_WINDOW_TOO_LONG = "The search window spans {days} days: search at most {limit} days at a time."
+MSG_DURATIONS_DIFFER = (
+    "Without {T.ACTIVITY} the activities searched must all last the same, and these do not: {durations}. "
+    "Name the activity."
+)
 MAX_WINDOW_DAYS = 366
 FIRST_YEAR, LAST_YEAR = 1850, 2200
 
@@ -263,6 +267,46 @@ def find_slots(
         chunk *= 2
     slots = [_slot(offer, insurance, start) for start, _order, offer in found]
     return sorted(slots, key=wall_clock_order)
+
+
+def search_slots(*, activity: Activity | None, limit: int = 100, **search) -> list[Slot]:
+    """The earliest free slots of the activity (see find_slots); without an activity, of every activity
+    the other filters leave, which the guide (B.2.2) allows when they all last the same: a slot of one
+    doctor at one time is offered once, for the first of its activities by id. Activities that last
+    differently are an input error naming their durations."""
+    if activity is not None:
+        return find_slots(activity=activity, limit=limit, **search)
+    pairs = _offered_pairs(**{k: search.get(k) for k in ("resource", "insurance", "location", "centers")})
+    by_duration = defaultdict(set)
+    for pair in pairs:
+        by_duration[pair.duration or pair.activity.duration].add(pair.activity.lid)
+    if len(by_duration) > 1:
+        durations = "; ".join(f"{m} minutes: {', '.join(sorted(lids))}" for m, lids in sorted(by_duration.items()))
+        raise DomainError(INVALID_INPUT, MSG_DURATIONS_DIFFER, durations=durations)
+    slots: dict[tuple, Slot] = {}
+    for each in sorted({pair.activity for pair in pairs}, key=lambda a: a.lid):
+        for slot in find_slots(activity=each, limit=limit, **search):
+            slots.setdefault((slot.resource.pk, slot.start.timestamp()), slot)
+    earliest = sorted(slots.values(), key=lambda slot: (slot.start.timestamp(), slot.resource.lid))[:limit]
+    return sorted(earliest, key=wall_clock_order)
+
+
+def _offered_pairs(*, resource, insurance, location, centers):
+    """The web-enabled (doctor, activity) pairs the filters leave, activity loaded."""
+    pairs = ResourceActivity.objects.filter(
+        activity__web_enabled=True, resource__web_enabled=True, resource__location__center__web_enabled=True
+    )
+    if insurance is not None:
+        pairs = pairs.filter(
+            resource__insurance_resources__insurance=insurance, activity__insurance_activities__insurance=insurance
+        )
+    if resource is not None:
+        pairs = pairs.filter(resource=resource)
+    if location is not None:
+        pairs = pairs.filter(resource__location=location)
+    if centers is not None:
+        pairs = pairs.filter(resource__location__center__in=list(centers))
+    return list(pairs.select_related("activity").distinct())
 
 
 def wall_clock_order(slot: "Slot") -> tuple:

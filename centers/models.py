@@ -4,6 +4,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from core.models import GUIDE_NAME_LENGTH
+
 
 def validate_time_zone(value: str) -> None:
     try:
@@ -43,7 +45,7 @@ class Location(models.Model):
     """A place inside a center where resources work (a building, a floor, a practice)."""
 
     lid = models.CharField("LOCATION_LID", max_length=50, unique=True)
-    name = models.CharField(max_length=100)
+    name = models.CharField(max_length=100, validators=[GUIDE_NAME_LENGTH])
     center = models.ForeignKey(Center, on_delete=models.PROTECT, related_name="locations")
 
     class Meta:

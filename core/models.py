@@ -4,8 +4,11 @@ import re
 import secrets
 
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 from django.db import IntegrityError, models, transaction
 
+# The guide's names are nvarchar(50): the columns keep room, but nothing longer is accepted from a person.
+GUIDE_NAME_LENGTH = MaxLengthValidator(50)
 MSG_SERVER_ID = "Ids of the form {example} are given by the hospital's system: leave the id empty, or type another."
 
 

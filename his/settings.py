@@ -166,6 +166,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from this server: the docs work without the internet
     "his",
     # The domain
     "core",
@@ -273,6 +274,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "PREPROCESSING_HOOKS": ["webservices.rest.schema_endpoints"],
+    "SORT_OPERATION_PARAMETERS": False,  # the guide's order (AVA_START_DAY before AVA_END_DAY)
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Operations (docs/operations.md). GET /metrics answers callers from these networks (default: this

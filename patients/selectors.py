@@ -24,6 +24,7 @@ MSG_MERGE_CYCLE = "Patient {lid} is part of a cycle of merged records; the hospi
 MSG_UNKNOWN_PATIENT = "{what:cap} {lid!r} does not exist."
 MSG_PATIENT_REQUIRED = "Name the patient with {what}."
 MSG_WRONG_PATTERN = "This client identifies patients by {expected}; {given} is not accepted: send {expected} instead."
+MSG_IDS_DISAGREE = "{key} {key_value!r} and {other} {other_value!r} name two different patients."
 
 
 def follow_merges(patient: Patient) -> Patient:
@@ -99,26 +100,54 @@ def linked_tid(*, patient: Patient, scope: Scope) -> str | None:
 
 
 def check_pattern(*, pattern: str, lid: str | None, tid: str | None) -> None:
-    """Under the lid pattern patients are named by the hospital's id, under tid by tuOtempO's."""
+    """A caller names patients by the id of its pattern (the hospital's under lid, its own under tid): the
+    other id alone does not name a patient for it."""
     if pattern not in PATTERNS:
         raise ValueError(f"Unknown patient pattern {pattern!r}; expected one of {PATTERNS}.")
-    other, given = (tid, PATTERN_TID) if pattern == PATTERN_LID else (lid, PATTERN_LID)
-    if other is not None and other != "":
+    key, other = (tid, lid) if pattern == PATTERN_TID else (lid, tid)
+    if not key and other:
+        given = PATTERN_LID if pattern == PATTERN_TID else PATTERN_TID
         raise DomainError(INVALID_INPUT, MSG_WRONG_PATTERN, expected=PATTERN_TERMS[pattern], given=PATTERN_TERMS[given])
 
 
-def named_patient(*, scope: Scope, lid: str | None, tid: str | None, required: bool) -> Patient | None:
-    """The patient a caller names by its patient pattern, followed through merges. A patient the caller
-    may not know (outside its centers) gets the same answer as an unknown one."""
-    check_pattern(pattern=scope.pattern, lid=lid, tid=tid)
-    value = tid if scope.pattern == PATTERN_TID else lid
+def other_id_agrees(*, patient: Patient | None, key: str, lid: str | None, tid: str | None, scope: Scope) -> None:
+    """The id of the other kind, sent beside the one that names the patient, must name the same patient
+    when it names one the caller may know (an id that names nobody contradicts nothing)."""
+    other_value = lid if key == PATTERN_TID else tid
+    if not other_value:
+        return
+    other = patient_by_lid(other_value) if key == PATTERN_TID else patient_by_tid(other_value, scope=scope)
+    if other is not None and not patient_in_scope(patient=other, centers=scope.centers):
+        other = None
+    if other is not None and (patient is None or other.pk != patient.pk):
+        raise DomainError(
+            INVALID_INPUT,
+            MSG_IDS_DISAGREE,
+            key=PATTERN_TERMS[key],
+            key_value=tid if key == PATTERN_TID else lid,
+            other=PATTERN_TERMS[PATTERN_LID if key == PATTERN_TID else PATTERN_TID],
+            other_value=other_value,
+        )
+
+
+def named_patient(
+    *, scope: Scope, lid: str | None, tid: str | None, required: bool, key: str | None = None
+) -> Patient | None:
+    """The patient a caller names, followed through merges: by the id of its pattern, or, for the guide's
+    reminder methods, by the hospital's id whatever the pattern (key="lid"). The other id may be sent as
+    well and must then name the same patient. A patient the caller may not know (outside its centers)
+    gets the same answer as an unknown one."""
+    key = key or scope.pattern
+    check_pattern(pattern=key, lid=lid, tid=tid)
+    value = tid if key == PATTERN_TID else lid
     if not value:
         if required:
-            raise DomainError(INVALID_INPUT, MSG_PATIENT_REQUIRED, what=PATTERN_TERMS[scope.pattern])
+            raise DomainError(INVALID_INPUT, MSG_PATIENT_REQUIRED, what=PATTERN_TERMS[key])
         return None
-    patient = patient_by_tid(value, scope=scope) if scope.pattern == PATTERN_TID else patient_by_lid(value)
+    patient = patient_by_tid(value, scope=scope) if key == PATTERN_TID else patient_by_lid(value)
     if patient is None or not patient_in_scope(patient=patient, centers=scope.centers):
-        raise DomainError(NOT_FOUND, MSG_UNKNOWN_PATIENT, what=PATTERN_TERMS[scope.pattern], lid=value)
+        raise DomainError(NOT_FOUND, MSG_UNKNOWN_PATIENT, what=PATTERN_TERMS[key], lid=value)
+    other_id_agrees(patient=patient, key=key, lid=lid, tid=tid, scope=scope)
     return patient
 
 

@@ -31,9 +31,10 @@ from patients.models import (
 )
 from patients.selectors import (
     PATTERN_TID,
-    check_pattern,
+    PATTERNS,
     follow_merges,
     matching_patients,
+    other_id_agrees,
     patient_by_lid,
     patient_by_tid,
     patient_in_scope,
@@ -45,6 +46,10 @@ MSG_NAME_REQUIRED = (
     "a new patient (with {T.DATE_OF_BIRTH}, {T.MOBILE_PHONE}, {T.EMAIL} and {T.ID_NUMBER} when known)."
 )
 MSG_BAD_GENDER = "{T.GENDER:cap} must be M, F or empty, not {value!r}."
+MSG_TID_OUT_OF_SCOPE = (
+    "This {T.PATIENT_TID} names a patient of centers this client no longer serves; the hospital's desk must "
+    "review it before it can be booked."
+)
 MSG_MERGE_SAME = "A record cannot be merged into itself (or into a record already merged into it)."
 REASON_ELSEWHERE = "probable match known only in other centers"
 REASON_AMBIGUOUS = "several records match"
@@ -83,34 +88,50 @@ def resolve_patient(*, data: PatientData, scope: Scope, new_patient: bool = Fals
     Call it inside the booking transaction, so that a refused booking registers no patient; it is
     atomic on its own too.
     """
-    check_pattern(pattern=scope.pattern, lid=data.lid, tid=data.tid)
+    if scope.pattern not in PATTERNS:
+        raise ValueError(f"Unknown patient pattern {scope.pattern!r}; expected one of {PATTERNS}.")
     gender_of(data.gender)
-    if scope.pattern == PATTERN_TID:
-        if not data.tid:
-            raise DomainError(INVALID_INPUT, MSG_TID_REQUIRED)
-        return _resolve_by_tid(data=data, scope=scope)
-    patient = patient_by_lid(data.lid)
-    if patient is not None and patient_in_scope(patient=patient, centers=scope.centers):
+    if scope.pattern == PATTERN_TID and not data.tid:
+        raise DomainError(INVALID_INPUT, MSG_TID_REQUIRED)
+    patient = _known(data=data, scope=scope)
+    if patient is not None:
+        other_id_agrees(patient=patient, key=scope.pattern, lid=data.lid, tid=data.tid, scope=scope)
         return _fill_empty_fields(patient=patient, data=data)
+    # The key names nobody the caller may know: the other id, if it names someone, is that patient.
+    named_otherwise = _known(data=data, scope=scope, by_other=True)
+    if scope.pattern == PATTERN_TID:
+        return _link_new_tid(data=data, scope=scope, patient=named_otherwise)
+    if named_otherwise is not None:
+        return _fill_empty_fields(patient=named_otherwise, data=data)
     # Unknown, or a patient of other centers, which does not exist for this caller: matched as new.
     return _match_or_register(data=data, scope=scope, new_patient=new_patient)
 
 
-def _resolve_by_tid(*, data: PatientData, scope: Scope) -> Patient:
-    patient = patient_by_tid(data.tid, scope=scope)
-    if patient is not None:
-        return _fill_empty_fields(patient=patient, data=data)
+def _known(*, data: PatientData, scope: Scope, by_other: bool = False) -> Patient | None:
+    """The patient the key id of the caller's pattern (or the other id) names, if the caller may know it."""
+    use_tid = (scope.pattern == PATTERN_TID) != by_other
+    patient = patient_by_tid(data.tid, scope=scope) if use_tid else patient_by_lid(data.lid)
+    if patient is not None and not patient_in_scope(patient=patient, centers=scope.centers):
+        return None
+    return patient
+
+
+def _link_new_tid(*, data: PatientData, scope: Scope, patient: Patient | None) -> Patient:
+    """Links the caller's new id to the patient it names by its hospital id, or to the one matched or
+    registered; a second account of the caller for one patient registers a new record."""
     try:
         with transaction.atomic():
-            patient = _match_or_register(data=data, scope=scope)
+            patient = patient or _match_or_register(data=data, scope=scope)
             PatientLink.objects.create(client=scope.client, tid=data.tid, patient=patient)
-            return patient
+            return _fill_empty_fields(patient=patient, data=data)
     except IntegrityError:
         pass
     # The caller already linked another id to that patient (a second account of the same person), or a
     # simultaneous booking linked this id first.
-    patient = patient_by_tid(data.tid, scope=scope)
-    if patient is not None:
+    if patient_by_tid(data.tid, scope=scope) is not None:
+        patient = _known(data=data, scope=scope)
+        if patient is None:  # linked earlier to a patient of centers the client no longer has
+            raise DomainError(CONFLICT, MSG_TID_OUT_OF_SCOPE)
         return _fill_empty_fields(patient=patient, data=data)
     patient = _register(data=data)
     PatientLink.objects.create(client=scope.client, tid=data.tid, patient=patient)

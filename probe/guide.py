@@ -97,9 +97,10 @@ METHODS: tuple[Method, ...] = (
             "INSURANCE_LID",
             "LOCATION_LID",
         ),  # fmt: skip
+        # The guide's order (B.2.2), then the contract's addition LOCATION_LID.
         fields=_fields(
-            "RESOURCE_LID* ACTIVITY_LID* INSURANCE_LID LOCATION_LID AVA_DATE*:date AVA_START_TIME*:time "
-            "AVA_END_TIME:time AVAILABILITY_LID ACTIVITY_PRICE"
+            "RESOURCE_LID* ACTIVITY_LID* INSURANCE_LID AVA_DATE*:date AVA_START_TIME*:time AVAILABILITY_LID "
+            "AVA_END_TIME:time ACTIVITY_PRICE LOCATION_LID"
         ),
         many=True,
     ),

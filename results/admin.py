@@ -5,6 +5,7 @@ from pathlib import PurePath
 
 from django import forms
 from django.contrib import admin, messages
+from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
@@ -14,6 +15,7 @@ from clients.models import AuditEntry
 from core.admin import ExternalIdReadOnlyMixin
 from core.errors import DomainError
 from results.models import MedicalResult, ResultStatus
+from results.selectors import missing_delivery_credentials
 from results.services import (
     details_problems,
     update_result_details,
@@ -75,17 +77,37 @@ class MedicalResultForm(forms.ModelForm):
         return cleaned
 
 
+class DeliverableFilter(admin.SimpleListFilter):
+    """Results whose patient lacks the mobile phone or ID number a delivery needs."""
+
+    title = "deliverable"
+    parameter_name = "deliverable"
+
+    def lookups(self, request, model_admin):
+        return [("no", "No: the patient lacks a mobile phone or ID number")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "no":
+            return queryset.filter(Q(patient__mobile_phone="") | Q(patient__id_number=""))
+        return queryset
+
+
 @admin.register(MedicalResult)
 class MedicalResultAdmin(ExternalIdReadOnlyMixin, admin.ModelAdmin):
     form = MedicalResultForm
-    list_display = ("lid", "code", "filename", "patient", "center", "status", "size", "created")
-    list_filter = ("status", "center", "file_type", "created")
+    list_display = ("lid", "code", "filename", "patient", "center", "status", "deliverable", "size", "created")
+    list_filter = ("status", DeliverableFilter, "center", "file_type", "created")
     list_select_related = ("patient", "center")
     search_fields = ("=lid", "code", "filename", "=patient__lid", "=patient__links__tid", "patient__id_number")
     autocomplete_fields = ("patient",)
     date_hierarchy = "created"
     show_full_result_count = False
     actions = ("withdraw_results",)
+
+    @admin.display(description="deliverable", boolean=True)
+    def deliverable(self, obj: MedicalResult) -> bool:
+        return not missing_delivery_credentials(obj.patient)
+
     fields = (
         "lid",
         "code",

@@ -15,7 +15,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from centers.models import Center
-from core.errors import NOT_FOUND, SERVICE_UNAVAILABLE, DomainError
+from core.errors import NOT_FOUND, SERVICE_UNAVAILABLE, DomainError, Term
 from patients.models import Patient
 from patients.selectors import patient_family
 from results.models import MedicalResult, ResultStatus
@@ -25,6 +25,16 @@ DEFAULT_WINDOW_DAYS = 7
 MSG_RESULT_NOT_FOUND = "No result with {T.RESULT} {lid}."
 MSG_WITHDRAWN = "Result {lid} has been withdrawn by the hospital; its content is no longer available."
 MSG_CONTENT_UNAVAILABLE = "The file of result {lid} cannot be read from storage right now; try again later."
+
+
+# What a patient's results can be delivered with: the guide (C.1, C.2.1) has them NOT NULL, as the
+# credential the patient gives (with the result's code) to receive it.
+DELIVERY_CREDENTIALS = {"mobile_phone": Term.MOBILE_PHONE, "id_number": Term.ID_NUMBER}
+
+
+def missing_delivery_credentials(patient: Patient) -> list[Term]:
+    """What the patient lacks for a result of theirs to be delivered (empty: nothing)."""
+    return [term for field, term in DELIVERY_CREDENTIALS.items() if not getattr(patient, field)]
 
 
 def hospital_zone() -> zoneinfo.ZoneInfo:

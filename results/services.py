@@ -18,10 +18,11 @@ from django.core.files import File
 from django.db import transaction
 
 from centers.models import Center
-from core.errors import INVALID_INPUT, DomainError
+from core.errors import INVALID_INPUT, DomainError, Term
 from patients.models import Patient
 from patients.selectors import follow_merges, patient_by_lid
 from results.models import MedicalResult, ResultStatus
+from results.selectors import missing_delivery_credentials
 
 REQUIRED_COLUMNS = ("DOWNLOAD_LID", "USER_LID", "DOWNLOAD_CODE", "DOWNLOAD_FILENAME", "DOWNLOAD_TYPE", "FILE_PATH")
 OPTIONAL_COLUMNS = ("STATUS", "CENTER_LID")
@@ -44,6 +45,12 @@ MSG_DUPLICATE_LID = "DOWNLOAD_LID {lid} already appears on line {line}."
 MSG_BAD_STATUS = "STATUS {value!r} is neither Valid nor Cancelled."
 MSG_UNKNOWN_PATIENT = "USER_LID {lid} is not a known patient."
 MSG_UNKNOWN_CENTER = "CENTER_LID {lid} is not a known center."
+MSG_NOT_DELIVERABLE = (
+    "patient {lid} has no {fields}, which the delivery of a result needs (the patient gives it, with the "
+    "result's code, to receive it): complete the patient's record first."
+)
+# The manifest names things by the guide's columns (its own format): these are the columns of the credentials.
+FIELD_NAMES_OF_TERMS = {Term.MOBILE_PHONE: "USER_MOBILE_PHONE", Term.ID_NUMBER: "USER_ID_NUMBER"}
 MSG_FILE_MISSING = "FILE_PATH {path} does not exist or is not a file."
 MSG_FILE_UNREADABLE = "FILE_PATH {path} cannot be read: {error}."
 MSG_FILE_NEEDED = "FILE_PATH is empty and DOWNLOAD_LID {lid} is not already imported; give the file."
@@ -310,6 +317,10 @@ def _check_row(row: ManifestRow, *, base: Path, seen: dict[str, int], existing: 
             row.problems.append(found)
         else:
             row.patient = found
+            missing = missing_delivery_credentials(found)
+            if missing:
+                names = " and ".join(FIELD_NAMES_OF_TERMS[term] for term in missing)
+                row.problems.append(MSG_NOT_DELIVERABLE.format(lid=row.user_lid, fields=names))
     if row.center_lid:
         if row.center_lid not in centers:
             centers[row.center_lid] = Center.objects.filter(lid=row.center_lid).first()

@@ -9,7 +9,7 @@ from django.http import HttpRequest
 
 from clients.models import IntegrationClient, Surface
 
-UNAUDITED_PATHS = ("/api/schema/", "/api/docs/")
+UNAUDITED_PATHS = ("/api/schema/", "/api/schema.yaml", "/api/docs/")
 
 
 @dataclass

@@ -22,7 +22,7 @@ from core.operations import database_unavailable
 from tuotempo.formats import parse_date, parse_number, parse_time, parse_timestamp
 from webservices.auth import authenticate
 from webservices.context import call_of
-from webservices.errors import audit_message, wire_message
+from webservices.errors import audit_message
 from webservices.registry import Answer, Call, Kind, Method
 
 logger = logging.getLogger(__name__)
@@ -45,13 +45,16 @@ def unavailable(exception: Exception) -> DomainError:
     return DomainError(SERVICE_UNAVAILABLE, MSG_INTERNAL)
 
 
-def serve(method: Method, *, request: HttpRequest, raw: Mapping[str, Any]) -> Answer:
-    """Runs one call of `method` for the request's client; failures come back as DomainError."""
+def serve(
+    method: Method, *, request: HttpRequest, raw: Mapping[str, Any], unreadable: DomainError | None = None
+) -> Answer:
+    """Runs one call of `method` for the request's client; failures come back as DomainError. `unreadable`:
+    why the shell could not read the arguments (answered as any other input error of the method)."""
     call = call_of(request)
     call.method = method.name
     answer: Answer | None = None
     try:
-        answer = invoke(method, client=authenticate(request), raw=raw)
+        answer = invoke(method, client=authenticate(request), raw=raw, unreadable=unreadable)
         if answer.error is not None:
             call.outcome, call.message = answer.error.code.name, audit_message(answer.error)
         return answer
@@ -67,10 +70,14 @@ def serve(method: Method, *, request: HttpRequest, raw: Mapping[str, Any]) -> An
         call.ids = audit_ids(raw, answer)
 
 
-def invoke(method: Method, *, client: IntegrationClient, raw: Mapping[str, Any]) -> Answer:
+def invoke(
+    method: Method, *, client: IntegrationClient, raw: Mapping[str, Any], unreadable: DomainError | None = None
+) -> Answer:
     """Parses a request for `method`, scopes it to the client's centers, and runs the handler. For the
     methods whose answer carries its own result field, a failure is answered inside that field."""
     try:
+        if unreadable is not None:
+            raise unreadable
         values = parse(method, raw)
         scope = scope_of(client, center_lid=values.get("CENTER_LID"))
         zone = default_zone(scope.centers)
@@ -78,11 +85,13 @@ def invoke(method: Method, *, client: IntegrationClient, raw: Mapping[str, Any])
             value = values[param.name]
             if param.kind is Kind.TIMESTAMP and value is not None and value.tzinfo is None:
                 values[param.name] = value.replace(tzinfo=zone)
-        return method.handler(Call(client=client, values=values, scope=scope))
+        answer = method.handler(Call(client=client, values=values, scope=scope))
     except DomainError as error:
         if method.failure is None:
             raise
-        return Answer(method.failure(_readable(raw), wire_message(error)), error=error)
+        answer = Answer(method.failure(_readable(raw), error), error=error)
+    answer.payload = method.shaped(answer.payload)
+    return answer
 
 
 def normalise(raw: Mapping[str, Any]) -> dict[str, str]:

@@ -23,7 +23,7 @@ from clients.models import IntegrationClient
 from clients.scope import Scope
 from core.errors import DomainError
 from patients.models import Patient
-from patients.selectors import named_patient
+from patients.selectors import PATTERN_LID, named_patient
 
 
 class Kind(Enum):
@@ -44,6 +44,8 @@ class Param:
     low: int = 0
     high: int = 1_000_000
     doc: str = ""
+    example: str = ""  # a value of the demo hospital, for the API docs
+    choices: tuple[str, ...] = ()  # for the API docs; what is accepted is the domain's to say
 
 
 @dataclass(frozen=True)
@@ -60,9 +62,9 @@ class Method:
     binary_fields: tuple[str, ...] = ()  # base64Binary on SOAP, base64 text in JSON
     takes_center: bool = True
     # For the methods whose answer carries its own result field (the writes: addAppointment...): the
-    # answer that reports a failure, built from the request's values and the error's message. Every
-    # failure of such a method, unreadable input included, is answered this way, never as a SOAP fault.
-    failure: Callable[[Mapping[str, Any], str], dict[str, Any]] | None = None
+    # answer that reports a failure, built from the request's values and the error. Every failure of
+    # such a method, unreadable input included, is answered this way, never as a SOAP fault.
+    failure: Callable[[Mapping[str, Any], DomainError], dict[str, Any]] | None = None
 
     def __post_init__(self):
         if not self.record_name:
@@ -76,6 +78,12 @@ class Method:
     @property
     def rest_path(self) -> str:
         return self.name.lower()
+
+    def shaped(self, payload: list[dict[str, Any]] | dict[str, Any]):
+        """The records with every declared field, in the declared order (the guide's, then additions)."""
+        if isinstance(payload, dict):
+            return {name: payload.get(name) for name in self.fields}
+        return [{name: row.get(name) for name in self.fields} for row in payload]
 
     def all_params(self) -> tuple[Param, ...]:
         center = (Param("CENTER_LID", doc="Restricts the call to one center of the client's scope."),)
@@ -124,9 +132,16 @@ class Call:
     def centers(self) -> tuple[Center, ...] | None:
         return self.scope.centers
 
-    def patient(self, *, required: bool) -> Patient | None:
-        """The patient the call names by the client's patient pattern (USER_LID or USER_TID)."""
-        return named_patient(scope=self.scope, lid=self["USER_LID"], tid=self["USER_TID"], required=required)
+    def patient(self, *, required: bool, by_lid: bool = False) -> Patient | None:
+        """The patient the call names by the client's patient pattern (USER_LID or USER_TID), or by USER_LID
+        whatever the pattern (the guide's reminder methods)."""
+        return named_patient(
+            scope=self.scope,
+            lid=self["USER_LID"],
+            tid=self["USER_TID"],
+            required=required,
+            key=PATTERN_LID if by_lid else None,
+        )
 
 
 REGISTRY: dict[str, Method] = {}

@@ -8,12 +8,15 @@ accepted in any letter case; reads answer GET and POST, writes POST only.
 import functools
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from django.core.validators import RegexValidator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.renderers import OpenApiJsonRenderer
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.renderers import JSONRenderer
@@ -24,7 +27,7 @@ from webservices.auth import REALM, authenticate
 from webservices.context import note_outcome
 from webservices.dispatch import serve
 from webservices.errors import HTTP_STATUS, audit_message, wire_message
-from webservices.registry import Answer, Content, Kind, Method, methods
+from webservices.registry import Answer, Content, Kind, Method, Param, methods
 
 MSG_BAD_BODY = "The request body could not be read: {detail}"
 MSG_NOT_AN_OBJECT = "The request body must be a JSON object of parameter names and values."
@@ -34,6 +37,12 @@ MSG_UNKNOWN_METHOD = "There is no method {name!r}; see /api/docs/ for the list."
 MSG_TOO_LARGE = "The request body is over {limit} bytes."
 
 _RENDERER = JSONRenderer()
+
+
+class ReadableSchemaRenderer(OpenApiJsonRenderer):
+    """The OpenAPI schema as plain JSON, which browsers show instead of downloading."""
+
+    media_type = "application/json"
 
 
 def envelope(
@@ -187,6 +196,51 @@ def _record_schema(record_name: str, fields: tuple[str, ...]):
     )
 
 
+# What each kind of parameter accepts, for the schema (the parsing itself is in tuotempo/formats.py).
+FORMATS = {
+    Kind.DATE: "dd/mm/yyyy or yyyy-mm-dd",
+    Kind.TIME: "hh:mm",
+    Kind.NUMBER: "whole number",
+    Kind.TIMESTAMP: "dd/mm/yyyy hh:mm[:ss] or ISO 8601",
+}
+_DAY_MONTH_YEAR = r"(0?[1-9]|[12][0-9]|3[01])/(0?[1-9]|1[0-2])/(19|20)[0-9]{2}"
+_ISO_DATE = r"(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+_CLOCK = r"([01]?[0-9]|2[0-3]):[0-5][0-9]"
+PATTERNS = {
+    Kind.DATE: rf"^({_DAY_MONTH_YEAR}|{_ISO_DATE})$",
+    Kind.TIME: rf"^{_CLOCK}$",
+    Kind.TIMESTAMP: rf"^{_DAY_MONTH_YEAR} {_CLOCK}$",
+}
+
+
+def param_schema(param: Param) -> dict:
+    """The OpenAPI schema of what a parameter accepts, so generated clients send what the server reads."""
+    if param.kind is Kind.NUMBER:
+        return {"type": "integer", "minimum": param.low, "maximum": param.high}
+    schema = {"type": "string", "maxLength": param.max_length if param.kind is Kind.TEXT else 40}
+    if param.kind in PATTERNS:
+        schema["pattern"] = PATTERNS[param.kind]
+    if param.choices:
+        schema["enum"] = list(param.choices)
+    return schema
+
+
+def body_field(param: Param, description: str) -> serializers.Field:
+    if param.kind is Kind.NUMBER:
+        return serializers.IntegerField(
+            required=param.required, min_value=param.low, max_value=param.high, help_text=description
+        )
+    if param.choices:
+        return serializers.ChoiceField(choices=param.choices, required=param.required, help_text=description)
+    validators = [RegexValidator(PATTERNS[param.kind])] if param.kind in PATTERNS else []
+    return serializers.CharField(
+        required=param.required,
+        max_length=param.max_length if param.kind is Kind.TEXT else 40,
+        validators=validators,
+        help_text=description,
+    )
+
+
 def _schema(method: Method):
     record = _record_schema(method.record_name, method.fields)()
     answer = inline_serializer(
@@ -199,20 +253,21 @@ def _schema(method: Method):
         },
     )
     params = method.all_params()
-    formats = {
-        Kind.DATE: "dd/mm/yyyy or yyyy-mm-dd",
-        Kind.TIME: "hh:mm",
-        Kind.NUMBER: "whole number",
-        Kind.TIMESTAMP: "dd/mm/yyyy hh:mm[:ss] or ISO 8601",
-    }
-    described = {p.name: " ".join(x for x in (p.doc, formats.get(p.kind, "")) if x) for p in params}
+    described = {p.name: " ".join(x for x in (p.doc, FORMATS.get(p.kind, "")) if x) for p in params}
     query = [
-        OpenApiParameter(p.name, str, OpenApiParameter.QUERY, required=p.required, description=described[p.name])
+        OpenApiParameter(
+            p.name,
+            param_schema(p),
+            OpenApiParameter.QUERY,
+            required=p.required,
+            description=described[p.name],
+            examples=[OpenApiExample(p.example, value=p.example)] if p.example else None,
+        )
         for p in params
     ]
     body = inline_serializer(
         name=f"{method.name}Request",
-        fields={p.name: serializers.CharField(required=p.required, help_text=described[p.name]) for p in params},
+        fields={p.name: body_field(p, described[p.name]) for p in params},
     )
     error = ERROR_ANSWER
     responses = {
@@ -226,7 +281,13 @@ def _schema(method: Method):
         429: error,
         503: error,
     }
-    kwargs = {"operation_id": method.name, "description": method.summary, "tags": ["tuOtempO"], "responses": responses}
+    kwargs = {
+        "operation_id": method.name,
+        "summary": method.summary.split(". ")[0].rstrip("."),
+        "description": method.summary,
+        "tags": ["tuOtempO"],
+        "responses": responses,
+    }
     decorators = {"post": extend_schema(request=body, **kwargs)}
     if not method.write:
         decorators["get"] = extend_schema(parameters=query, **kwargs | {"operation_id": f"{method.name}_get"})
@@ -249,8 +310,9 @@ def view_for(method: Method):
 
 
 def schema_endpoints(endpoints):
-    """drf-spectacular hook: each method once in the schema, at its path without a trailing slash."""
-    return [e for e in endpoints if not (e[0].startswith("/api/") and e[0].endswith("/") and e[0] != "/api/")]
+    """drf-spectacular hook: each method once in the schema, at its path without the optional trailing
+    slash."""
+    return [(path.rstrip("/") if path.startswith("/api/") else path, *rest) for path, *rest in endpoints]
 
 
 def views() -> dict[str, type[MethodView]]:
@@ -281,9 +343,19 @@ def exception_handler(exc, context) -> HttpResponse | None:
     return None
 
 
-def unknown_method(request: HttpRequest, name: str) -> HttpResponse:
-    try:
-        authenticate(request)
-    except DomainError as error:
-        return error_response(error, request=request)
-    return error_response(DomainError(NOT_FOUND, MSG_UNKNOWN_METHOD, name=name), request=request)
+def method_in_any_case(method_views: Mapping[str, Callable]) -> Callable:
+    """The view of a path that is not a method's own (lower-case) path: the method it names in another
+    letter case, or the NOT_FOUND envelope (after authentication, so nothing is told to a stranger)."""
+
+    @csrf_exempt
+    def view(request: HttpRequest, name: str) -> HttpResponse:
+        method_view = method_views.get(name.rstrip("/").lower())
+        if method_view is not None:
+            return method_view(request)
+        try:
+            authenticate(request)
+        except DomainError as error:
+            return error_response(error, request=request)
+        return error_response(DomainError(NOT_FOUND, MSG_UNKNOWN_METHOD, name=name), request=request)
+
+    return view

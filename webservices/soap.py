@@ -52,8 +52,11 @@ def record_model(method: Method) -> type[ComplexModel]:
     existing = _records.get(method.record_name)
     if existing is not None:
         return existing
+    # Every element is always written, a null one as xsi:nil, so a PHP client finds every property.
     members = {
-        name.lower(): (ByteArray if name in method.binary_fields else Unicode)(sub_name=name, min_occurs=0)
+        name.lower(): (ByteArray if name in method.binary_fields else Unicode)(
+            sub_name=name, min_occurs=1, nillable=True
+        )
         for name in method.fields
     }
     model = ComplexModel.produce(TNS, method.record_name, members)
@@ -130,8 +133,10 @@ def method_named_in(body: bytes) -> str:
     return match[1].decode("ascii", "replace") if match else ""
 
 
-def read_envelope(body: bytes, content_type: str = "") -> tuple[Method, dict[str, str]]:
-    """The operation a SOAP 1.1 request names and its arguments, by element local name."""
+def read_envelope(body: bytes, content_type: str = "") -> tuple[Method, dict[str, str], DomainError | None]:
+    """The operation a SOAP 1.1 request names, its arguments by element local name, and why they cannot
+    be read when the envelope is sound but an argument is not (a structure, a repeated element): the
+    method answers that as any other input error, in its result field for the writes."""
     if has_doctype(body):
         raise DomainError(INVALID_INPUT, MSG_DOCTYPE)
     encoding = refused_encoding(body, content_type)
@@ -160,20 +165,21 @@ def read_envelope(body: bytes, content_type: str = "") -> tuple[Method, dict[str
             continue
         field = etree.QName(element).localname
         if len(element):
-            raise DomainError(INVALID_INPUT, MSG_NOT_TEXT, name=field)
+            return method, {}, DomainError(INVALID_INPUT, MSG_NOT_TEXT, name=field)
         if field in raw:
-            raise DomainError(INVALID_INPUT, MSG_REPEATED, name=field)
+            return method, {}, DomainError(INVALID_INPUT, MSG_REPEATED, name=field)
         raw[field] = element.text or ""
-    return method, raw
+    return method, raw, None
 
 
 # ------------------------------------------------------------------ writing an answer
 
 # Characters XML 1.0 cannot carry at all; a stray one in hospital data must not break an answer.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+XSI = "http://www.w3.org/2001/XMLSchema-instance"
 _HEAD = (
     "<?xml version='1.0' encoding='UTF-8'?>\n"
-    f'<soap11env:Envelope xmlns:soap11env="{SOAP_ENV}" xmlns:tns="{TNS}"><soap11env:Body>'
+    f'<soap11env:Envelope xmlns:soap11env="{SOAP_ENV}" xmlns:tns="{TNS}" xmlns:xsi="{XSI}"><soap11env:Body>'
 )
 _TAIL = "</soap11env:Body></soap11env:Envelope>"
 
@@ -185,7 +191,8 @@ def _text(value: str) -> str:
 def _fields(row: dict) -> Iterator[str | Content]:
     for name, value in row.items():
         if value is None:
-            continue  # absent, as spyne writes it (minOccurs=0)
+            yield f'<tns:{name} xsi:nil="true"/>'
+            continue
         if isinstance(value, Content):
             yield f"<tns:{name}>"
             yield value
@@ -262,8 +269,8 @@ def soap_endpoint(request: HttpRequest) -> HttpResponse:
     call_of(request).method = method_named_in(body)
     try:
         authenticate(request)
-        method, raw = read_envelope(body, request.META.get("CONTENT_TYPE", ""))
-        answer = serve(method, request=request, raw=raw)
+        method, raw, unreadable = read_envelope(body, request.META.get("CONTENT_TYPE", ""))
+        answer = serve(method, request=request, raw=raw, unreadable=unreadable)
     except DomainError as error:
         return error_response(error, request=request)
     return answer_response(method, answer)

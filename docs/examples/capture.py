@@ -556,7 +556,8 @@ def scenario(s: Surfaces, *, web: str, app: str, mad: str, bearer: str) -> None:
            verb="POST")  # fmt: skip
     s.soap(page, "captured", "error: a date that cannot be read (INVALID_INPUT in the answer, not a fault)",
            "addAppointment", {**by_fields, "APP_DATE": "31/02/2031"}, auth=web)  # fmt: skip
-    s.rest(page, "captured", "error: USER_TID sent by a client of the lid pattern (in the answer too)",
+    s.rest(page, "captured", "error: only a USER_TID, which names nobody for a client of the lid pattern, and no "
+           "name to register a patient with (in the answer too)",
            "addAppointment", {**taken, "USER_LID": None, "USER_TID": "TT-1"}, auth=web, verb="POST")  # fmt: skip
     s.soap(page, "captured", "error: a CENTER_LID outside the client's scope (client limited to MAD), in the answer",
            "addAppointment", {**taken, "CENTER_LID": "LPA"}, auth=mad)  # fmt: skip
@@ -605,7 +606,8 @@ def scenario(s: Surfaces, *, web: str, app: str, mad: str, bearer: str) -> None:
            {"APP_LID": someone_else.lid, "USER_LID": patient.lid}, auth=web, verb="POST")  # fmt: skip
     s.soap(page, "captured", "error: another patient's appointment (the message travels in APP_LID)",
            "CancelAppointment", {"APP_LID": someone_else.lid, "USER_LID": patient.lid}, auth=web)  # fmt: skip
-    s.soap(page, "captured", "error: USER_LID sent by a client of the tid pattern (in the answer, not a fault)",
+    s.soap(page, "captured", "a client of the tid pattern names the patient by USER_LID here too (a reminder "
+           "method, guide A.4): another patient's appointment is refused (in the answer, not a fault)",
            "CancelAppointment", {"APP_LID": someone_else.lid, "USER_LID": patient.lid}, auth=app)  # fmt: skip
 
     # --- getAppointments
@@ -618,7 +620,7 @@ def scenario(s: Surfaces, *, web: str, app: str, mad: str, bearer: str) -> None:
     s.soap(page, "captured", "a window of dates", "getAppointments",
            {"USER_LID": patient.lid, "START_DATE": fmt(today), "END_DATE": fmt(today + dt.timedelta(days=30))},
            auth=web)  # fmt: skip
-    s.rest(page, "captured", "error: USER_TID sent by a client of the lid pattern", "getAppointments",
+    s.rest(page, "captured", "error: only a USER_TID, from a client of the lid pattern", "getAppointments",
            {"USER_TID": "TT-1"}, auth=web)  # fmt: skip
     s.soap(page, "captured", "error: an unknown USER_LID", "getAppointments", {"USER_LID": "P999999"}, auth=web)
     s.rest(page, "captured", f"error: a client limited to MAD asks about {elsewhere.lid}, who has no appointment and "

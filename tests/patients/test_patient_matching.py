@@ -11,7 +11,13 @@ from core.errors import CONFLICT, INVALID_INPUT, DomainError, Term
 from demo.factories import PatientFactory
 from patients import services as patients_module
 from patients.models import Patient, PatientData, PatientLink
-from patients.selectors import MSG_MERGE_CYCLE, MSG_WRONG_PATTERN, follow_merges, patient_by_lid, patient_by_tid
+from patients.selectors import (
+    MSG_IDS_DISAGREE,
+    MSG_MERGE_CYCLE,
+    follow_merges,
+    patient_by_lid,
+    patient_by_tid,
+)
 from patients.services import MSG_BAD_GENDER, MSG_NAME_REQUIRED, MSG_TID_REQUIRED, resolve_patient
 from tests.messages import said, wire
 
@@ -245,15 +251,28 @@ def test_a_new_patient_without_a_name_is_an_input_error():
     assert Patient.objects.count() == 1
 
 
-def test_a_tid_under_the_lid_pattern_is_an_input_error():
+def test_a_tid_sent_as_well_under_the_lid_pattern_names_nobody_and_changes_nothing():
+    jose = _jose()
+
+    patient = resolve_patient(data=_sent(tid="T1", id_number="12345678Z"), scope=HOSPITAL)
+
+    assert patient.pk == jose.pk
+    assert not PatientLink.objects.exists()
+
+
+def test_a_known_lid_and_a_tid_linked_to_someone_else_are_refused(app):
+    jose = _jose()
+    _link(PatientFactory(lid="P5", first_name="Ana"), "T5", app)
+    lid_scope = Scope(centers=None, pattern="lid", client=app.client)
+
     with pytest.raises(DomainError) as error:
-        resolve_patient(data=_sent(tid="T1"), scope=HOSPITAL)
+        resolve_patient(data=_sent(lid="P100", tid="T5"), scope=lid_scope)
 
     assert (error.value.code, error.value.message) == (
         INVALID_INPUT,
-        said(MSG_WRONG_PATTERN, expected=Term.PATIENT, given=Term.PATIENT_TID),
+        said(MSG_IDS_DISAGREE, key=Term.PATIENT, key_value="P100", other=Term.PATIENT_TID, other_value="T5"),
     )
-    assert Patient.objects.count() == 0
+    assert Patient.objects.get(pk=jose.pk).mobile_phone == "+34 600 11 22 33"
 
 
 def test_an_unknown_gender_is_an_input_error():
@@ -383,17 +402,26 @@ def test_the_tid_pattern_without_a_tid_is_an_input_error(app):
     assert Patient.objects.count() == 0
 
 
-def test_a_lid_under_the_tid_pattern_is_an_input_error(app):
+def test_a_new_tid_sent_with_a_known_lid_is_linked_to_that_patient(app):
+    jose = _jose()
+
+    patient = resolve_patient(data=_sent(tid="T1", lid="P100", id_number=""), scope=app)
+
+    assert patient.pk == jose.pk
+    assert _tid_of(jose, app) == "T1"
+
+
+def test_a_known_tid_and_a_lid_of_someone_else_are_refused(app):
     _jose()
+    _link(PatientFactory(lid="P5", first_name="Ana"), "T5", app)
 
     with pytest.raises(DomainError) as error:
-        resolve_patient(data=_sent(tid="T1", lid="P100"), scope=app)
+        resolve_patient(data=_sent(tid="T5", lid="P100"), scope=app)
 
     assert (error.value.code, error.value.message) == (
         INVALID_INPUT,
-        said(MSG_WRONG_PATTERN, expected=Term.PATIENT_TID, given=Term.PATIENT),
+        said(MSG_IDS_DISAGREE, key=Term.PATIENT_TID, key_value="T5", other=Term.PATIENT, other_value="P100"),
     )
-    assert not PatientLink.objects.exists()
 
 
 def test_a_new_patient_without_a_name_under_tid_is_an_input_error(app):

@@ -14,6 +14,7 @@ from results.services import (
     MSG_BAD_STATUS,
     MSG_DUPLICATE_LID,
     MSG_FILE_MISSING,
+    MSG_NOT_DELIVERABLE,
     MSG_TYPE_MISMATCH,
     MSG_UNKNOWN_CENTER,
     MSG_UNKNOWN_PATIENT,
@@ -113,6 +114,26 @@ def test_it_imports_nothing_and_names_every_bad_row(tmp_path):
         f"line 7, DOWNLOAD_LID R6: {MSG_BAD_STATUS.format(value='Deleted')}",
         f"line 8, DOWNLOAD_LID R7: {MSG_UNKNOWN_CENTER.format(lid='C99')}",
     ]
+
+
+def test_a_result_whose_patient_lacks_the_delivery_credential_is_refused_naming_it(tmp_path):
+    """The guide has USER_MOBILE_PHONE and USER_ID_NUMBER NOT NULL in a result: the patient gives them to
+    receive it, so a result the patient could never receive is refused at import."""
+    PatientFactory(lid="P1", mobile_phone="", id_number="")
+    PatientFactory(lid="P2", mobile_phone="600000002", id_number="")
+    (tmp_path / "ok.pdf").write_bytes(PDF)
+    manifest = write_manifest(tmp_path, [HEADER, "R1,P1,0001,ok.pdf,pdf,ok.pdf,,", "R2,P2,0002,ok.pdf,pdf,ok.pdf,,"])
+    err = StringIO()
+
+    with pytest.raises(CommandError, match="Nothing imported: 2 bad row"):
+        call_command("import_results", str(manifest), stdout=StringIO(), stderr=err)
+
+    both = "USER_MOBILE_PHONE and USER_ID_NUMBER"
+    assert err.getvalue().splitlines() == [
+        f"line 2, DOWNLOAD_LID R1: {MSG_NOT_DELIVERABLE.format(lid='P1', fields=both)}",
+        f"line 3, DOWNLOAD_LID R2: {MSG_NOT_DELIVERABLE.format(lid='P2', fields='USER_ID_NUMBER')}",
+    ]
+    assert MedicalResult.objects.count() == 0
 
 
 def test_it_reports_empty_and_too_long_fields(tmp_path):

@@ -8,7 +8,7 @@ import pytest
 import requests
 from django.utils import timezone
 
-from appointments.models import Appointment, AppointmentStatus
+from appointments.models import Appointment, AppointmentStatus, Resource
 from appointments.selectors import MSG_REMINDER_WINDOW
 from appointments.services import MSG_SLOT_TAKEN, reschedule_appointment
 from demo.factories import (
@@ -278,7 +278,9 @@ def test_cancel_appointment_checks_the_owner_and_puts_the_message_in_app_lid(sur
         "CancelAppointment", {"APP_LID": appointment.lid, "USER_LID": stranger.lid}, authorization=creds.basic()
     )
     assert refused.payload["RESULT"] == "ERROR" and refused.payload["DELETE_RESULT"] == "ERROR"
-    assert "does not belong" in refused.payload["APP_LID"]
+    # The whole sentence when it fits the guide's nvarchar(50), else its summary (APP_LIDs grow with the database).
+    full = f"Appointment {appointment.lid} does not belong to this patient."
+    assert refused.payload["APP_LID"] == (full if len(full) <= 50 else "The appointment is not this patient's.")
     appointment.refresh_from_db()
     assert appointment.is_active
     done = surface.call(
@@ -371,6 +373,34 @@ def test_tid_clients_name_patients_by_user_tid_and_the_wrong_key_is_refused(surf
     unknown = surface.call("getAppointments", {"USER_TID": "TT-00"}, authorization=tid_client.basic())
     assert unknown.code == "NOT_FOUND"
 
+    # Both ids may be sent; they must name the same patient.
+    both = {"USER_TID": "TT-77", "USER_LID": booked.payload["USER_LID"]}
+    assert surface.call("getAppointments", both, authorization=tid_client.basic()).ok
+    other = PatientFactory(lid="P-OTHER")
+    AppointmentFactory(patient=other, resource=Resource.objects.get(lid="D1"))
+    mixed = surface.call("getAppointments", {**both, "USER_LID": "P-OTHER"}, authorization=tid_client.basic())
+    assert mixed.code == "INVALID_INPUT" and "name two different patients" in mixed.message
+
+
+def test_the_reminder_methods_name_the_patient_by_user_lid_under_the_tid_pattern_too(surface, clinic, make_client):
+    """Guide A.4: SearchAppointments and CancelAppointment (tuOtempO MEMO) name the patient by USER_LID."""
+    tid_client = make_client(name="tid-client", pattern="tid")
+    slot = search(surface, tid_client, future_day()).payload[0]
+    booked = surface.call(
+        "addAppointment",
+        {"AVAILABILITY_LID": slot["AVAILABILITY_LID"], "USER_TID": "TT-88", **PATIENT},
+        authorization=tid_client.basic(),
+    )
+    user_lid, app_lid = booked.payload["USER_LID"], booked.payload["APP_LID"]
+
+    reminded = surface.call("SearchAppointments", {"USER_LID": user_lid}, authorization=tid_client.basic())
+    assert [a["APP_LID"] for a in reminded.payload] == [app_lid]
+    cancelled = surface.call(
+        "CancelAppointment", {"APP_LID": app_lid, "USER_LID": user_lid}, authorization=tid_client.basic()
+    )
+    assert cancelled.payload == {"DELETE_RESULT": "OK", "RESULT": "OK", "APP_LID": app_lid}
+    assert Appointment.objects.get(lid=app_lid).status == AppointmentStatus.CANCELLED_BY_USER
+
 
 def test_a_merged_patient_is_followed(surface, clinic, creds):
     survivor = PatientFactory()
@@ -434,12 +464,8 @@ def test_unreadable_input_to_a_write_method_is_answered_in_its_result_field(surf
     assert bad_date.payload == {"ADD_RESULT": "ERROR", "ERROR_MESSAGE": MSG_BAD_DATE.format(name="APP_DATE",
                                 value="32/13/2027"), "APP_LID": None, "USER_LID": None}  # fmt: skip
     tid_client = make_client(name="tid-client", pattern="tid")
-    wrong_key = surface.call("CancelAppointment", {"APP_LID": "A1", "USER_LID": "P1"}, authorization=tid_client.basic())
-    assert wrong_key.payload == {
-        "DELETE_RESULT": "ERROR",
-        "RESULT": "ERROR",
-        "APP_LID": wire(MSG_WRONG_PATTERN, expected="USER_TID", given="USER_LID"),
-    }
+    unknown = surface.call("CancelAppointment", {"APP_LID": "A1", "USER_LID": "P1"}, authorization=tid_client.basic())
+    assert unknown.payload == {"DELETE_RESULT": "ERROR", "RESULT": "ERROR", "APP_LID": "USER_LID 'P1' does not exist."}
     canarias = make_client(name="canarias", centers=["LPA"])
     out_of_scope = surface.call(
         "deleteAppointment", {"APP_LID": "A1", "CENTER_LID": "MAD"}, authorization=canarias.basic()

@@ -1,5 +1,6 @@
 """GetCenters, KeyEntities, authentication, scope, errors and safe input, on both surfaces."""
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -11,6 +12,7 @@ from clients.scope import MSG_CENTER_FORBIDDEN, MSG_CENTER_UNKNOWN
 from demo.factories import (
     ActivityFactory,
     ActivityGroupFactory,
+    AvailabilityRuleFactory,
     CenterFactory,
     InsuranceActivityFactory,
     InsuranceFactory,
@@ -353,30 +355,56 @@ def test_suds_loads_the_wsdl_and_calls_both_methods(live_server, hospital, creds
 
 
 PHP_CLIENT = r"""<?php
+// Strict, as an integrator's own code runs: any notice or warning (an undefined property...) fails.
+error_reporting(E_ALL);
+set_error_handler(function ($level, $message) { fwrite(STDERR, "PHP: $message\n"); exit(3); });
 $client = new SoapClient($argv[1] . '/soap/?wsdl', ['login' => $argv[2], 'password' => $argv[3],
     'cache_wsdl' => WSDL_CACHE_NONE, 'exceptions' => true]);
-$centers = $client->GetCenters();
-$entities = $client->KeyEntities(['CENTER_LID' => 'MAD']);
 // PHP gives an array answer as {xResult: {Item: [...]}}, and a one-element array as a single object.
 function rows($answer, $result, $item) {
-    $list = $answer->$result->$item ?? [];
+    $list = $answer->$result->$item;
     return is_array($list) ? $list : [$list];
 }
+function fields($record, $names) {
+    foreach ($names as $name) {
+        if (!property_exists($record, $name)) { fwrite(STDERR, "missing $name\n"); exit(4); }
+    }
+    return $record;
+}
+$entityFields = ['INSURANCE_LID', 'INSURANCE_NAME', 'ACTIVITY_GROUP_LID', 'ACTIVITY_GROUP_NAME', 'ACTIVITY_LID',
+    'ACTIVITY_NAME', 'ACTIVITY_PRICE', 'ACTIVITY_DURATION', 'LOCATION_LID', 'LOCATION_NAME', 'RESOURCE_LID',
+    'RESOURCE_FIRST_NAME', 'RESOURCE_SECOND_NAME'];
+$centers = rows($client->GetCenters(), 'GetCentersResult', 'Center');
+$entities = rows($client->KeyEntities(['CENTER_LID' => 'MAD']), 'KeyEntitiesResult', 'KeyEntity');
+$slots = rows($client->searchAvailabilities(['ACTIVITY_LID' => 'V1', 'AVA_RESULTS_NUMBER' => '1']),
+    'searchAvailabilitiesResult', 'Availability');
+$added = $client->addAppointment(['AVAILABILITY_LID' => $slots[0]->AVAILABILITY_LID,
+    'USER_FIRST_NAME' => 'Ana', 'USER_SECOND_NAME' => 'Php', 'USER_MOBILE_PHONE' => '600000009'])
+    ->addAppointmentResult;
+fields($added, ['ADD_RESULT', 'ERROR_MESSAGE', 'APP_LID', 'USER_LID']);
 echo json_encode([
-    'centers' => array_map(fn($c) => $c->CENTER_LID, rows($centers, 'GetCentersResult', 'Center')),
-    'entities' => array_map(fn($e) => [$e->ACTIVITY_LID, $e->INSURANCE_LID ?? null, $e->ACTIVITY_PRICE],
-        rows($entities, 'KeyEntitiesResult', 'KeyEntity')),
+    'centers' => array_map(fn($c) => $c->CENTER_LID, $centers),
+    'entities' => array_map(fn($e) => [fields($e, $entityFields)->ACTIVITY_LID, $e->INSURANCE_LID,
+        $e->ACTIVITY_PRICE], $entities),
+    'added' => [$added->ADD_RESULT, $added->ERROR_MESSAGE, $added->APP_LID !== null],
 ]);
 """
 
 
-def test_php_soapclient_loads_the_wsdl_and_calls_both_methods(live_server, hospital, creds, tmp_path):
+def test_php_soapclient_reads_every_field_without_a_warning(live_server, hospital, creds, tmp_path):
+    """PHP's SoapClient with every notice an error: a self-pay row's INSURANCE_LID and a successful booking's
+    ERROR_MESSAGE are there, as nulls (xsi:nil), not missing."""
     import json
     import shutil
     import subprocess
 
     if shutil.which("php") is None:
-        pytest.skip("php is not installed here (CI installs php-cli and php-soap)")
+        pytest.fail("php with the soap extension is required (CI installs php-cli and php-soap)")
+    from appointments.models import Resource
+
+    doctor = Resource.objects.get(lid="D1")
+    for weekday in range(7):
+        AvailabilityRuleFactory(resource=doctor, weekday=weekday, start_time=dt.time(8), end_time=dt.time(20))
     script = tmp_path / "client.php"
     script.write_text(PHP_CLIENT)
     result = subprocess.run(
@@ -391,6 +419,7 @@ def test_php_soapclient_loads_the_wsdl_and_calls_both_methods(live_server, hospi
         ["V1", None, "70.00"],
         ["V1", "SAN", "25.50"],
     ]
+    assert answer["added"] == ["OK", None, True]
 
 
 def test_create_integration_client_prints_the_secret_once_as_json(db, hospital):

@@ -8,18 +8,19 @@ from appointments.models import Activity, Appointment, Insurance, Resource
 from appointments.selectors import (
     appointment_for,
     appointments_for,
-    get_by_lid,
     key_entities,
     named_slot,
     optional_by_lid,
 )
-from appointments.services import book_appointment, cancel_for_patient
-from appointments.slots import find_slots
+from appointments.services import MSG_ALREADY_STARTED, MSG_NOT_OWNER, book_appointment, cancel_for_patient
+from appointments.slots import search_slots
 from centers.models import Location
+from core.errors import Code, DomainError
 from patients.models import Patient, PatientData
 from patients.selectors import follow_merges, linked_tid
 from tuotempo.formats import fmt_date, fmt_int, fmt_price, fmt_time, local
 from webservices.dispatch import default_zone
+from webservices.errors import wire_message
 from webservices.registry import Answer, Call, Kind, Method, Param, register
 
 KEY_ENTITY_FIELDS = (
@@ -101,10 +102,9 @@ def status_of(appointment: Appointment) -> str:
 
 
 def search_availabilities(call: Call) -> Answer:
-    activity = get_by_lid(Activity, lid=call["ACTIVITY_LID"])
     start_day = call["AVA_START_DAY"] or timezone.localdate(timezone=default_zone(call.centers))
-    slots = find_slots(
-        activity=activity,
+    slots = search_slots(
+        activity=_optional(call, Activity, "ACTIVITY_LID"),
         start_day=start_day,
         end_day=call["AVA_END_DAY"] or start_day + DEFAULT_WINDOW,
         start_time=call["AVA_START_TIME"],
@@ -141,28 +141,40 @@ SEARCH_AVAILABILITIES = register(
         summary="Free slots for an activity, earliest first (guide B.2.2). Dates and times are wall-clock "
         "times of each center; a slot starts at or after AVA_MIN_TIME and ends by AVA_MAX_TIME each day.",
         params=(
-            Param("ACTIVITY_LID", required=True),
-            Param("AVA_START_DAY", Kind.DATE, doc="Default: today."),
-            Param("AVA_END_DAY", Kind.DATE, doc="Default: AVA_START_DAY + 7 days."),
+            Param(
+                "ACTIVITY_LID",
+                doc="May be left out when every activity the other filters leave lasts the same.",
+                example="CAR-1V",
+            ),
+            Param("AVA_START_DAY", Kind.DATE, doc="Default: today.", example="14/12/2026"),
+            Param("AVA_END_DAY", Kind.DATE, doc="Default: AVA_START_DAY + 7 days.", example="18/12/2026"),
             Param("AVA_START_TIME", Kind.TIME, doc="On AVA_START_DAY. Default 00:00."),
             Param("AVA_END_TIME", Kind.TIME, doc="On AVA_END_DAY. Default 23:59."),
             Param("AVA_MIN_TIME", Kind.TIME, doc="Earliest start, every day."),
             Param("AVA_MAX_TIME", Kind.TIME, doc="Latest end, every day."),
-            Param("AVA_RESULTS_NUMBER", Kind.NUMBER, low=1, high=1_000_000, doc="Default 100, at most 1000."),
+            Param(
+                "AVA_RESULTS_NUMBER",
+                Kind.NUMBER,
+                low=1,
+                high=1_000_000,
+                doc="Default 100; more than 1000 answers 1000.",
+                example="20",
+            ),
             Param("RESOURCE_LID"),
             Param("INSURANCE_LID"),
             Param("LOCATION_LID"),
         ),
+        # The guide's fields in its order (B.2.2), then this server's addition, LOCATION_LID.
         fields=(
             "RESOURCE_LID",
             "ACTIVITY_LID",
             "INSURANCE_LID",
-            "LOCATION_LID",
             "AVA_DATE",
             "AVA_START_TIME",
-            "AVA_END_TIME",
             "AVAILABILITY_LID",
+            "AVA_END_TIME",
             "ACTIVITY_PRICE",
+            "LOCATION_LID",
         ),  # fmt: skip
         handler=search_availabilities,
         many=True,
@@ -202,15 +214,15 @@ def add_appointment(call: Call) -> Answer:
     return Answer(answer, ids={"APP_LID": appointment.lid, "USER_LID": appointment.patient.lid})
 
 
-def add_failure(values, message: str) -> dict:
-    return {"ADD_RESULT": "ERROR", "ERROR_MESSAGE": message, "APP_LID": None, "USER_LID": None}
+def add_failure(values, error: DomainError) -> dict:
+    return {"ADD_RESULT": "ERROR", "ERROR_MESSAGE": wire_message(error), "APP_LID": None, "USER_LID": None}
 
 
 PATIENT_PARAMS = (
     Param("USER_FIRST_NAME"),
     Param("USER_SECOND_NAME"),
     Param("USER_THIRD_NAME"),
-    Param("USER_GENDER", max_length=10, doc="M or F."),
+    Param("USER_GENDER", max_length=10, doc="M or F.", choices=("M", "F")),
     Param("USER_DATE_OF_BIRTH", Kind.DATE),
     Param("USER_MOBILE_PHONE"),
     Param("USER_LANDLINE_PHONE"),
@@ -251,8 +263,8 @@ def delete_appointment(call: Call) -> Answer:
     return Answer({"DELETE_RESULT": "OK", "ERROR_MESSAGE": None, "APP_LID": lid})
 
 
-def delete_failure(values, message: str) -> dict:
-    return {"DELETE_RESULT": "ERROR", "ERROR_MESSAGE": message, "APP_LID": values.get("APP_LID")}
+def delete_failure(values, error: DomainError) -> dict:
+    return {"DELETE_RESULT": "ERROR", "ERROR_MESSAGE": wire_message(error), "APP_LID": values.get("APP_LID")}
 
 
 DELETE_APPOINTMENT = register(
@@ -270,13 +282,30 @@ DELETE_APPOINTMENT = register(
 
 def cancel_appointment_answer(call: Call) -> Answer:
     lid = call["APP_LID"]
-    patient = call.patient(required=True)
+    patient = call.patient(required=True, by_lid=True)
     cancel_for_patient(appointment=appointment_for(lid=lid, centers=call.centers), patient=patient)
     return Answer({"DELETE_RESULT": "OK", "RESULT": "OK", "APP_LID": lid})
 
 
-def cancel_failure(values, message: str) -> dict:
+# APP_LID is an nvarchar(50): a longer message is summed up there (the whole of it is in the REST `msg`
+# and in the audit log).
+APP_LID_LENGTH = 50
+CANCEL_SUMMARIES = {  # by the domain's message, else by code
+    MSG_NOT_OWNER: "The appointment is not this patient's.",
+    MSG_ALREADY_STARTED: "The appointment has already started.",
+    Code.NOT_FOUND: "No such appointment for this patient.",
+    Code.CONFLICT: "The appointment can no longer be cancelled.",
+    Code.INVALID_INPUT: "The request is not valid.",
+    Code.FORBIDDEN: "That center is not one of this client's.",
+}
+
+
+def cancel_failure(values, error: DomainError) -> dict:
     # As the guide says: on failure the message travels in APP_LID.
+    message = wire_message(error)
+    if len(message) > APP_LID_LENGTH:
+        summary = CANCEL_SUMMARIES.get(error.template) or CANCEL_SUMMARIES.get(error.code)
+        message = summary or "The appointment could not be cancelled."
     return {"DELETE_RESULT": "ERROR", "RESULT": "ERROR", "APP_LID": message}
 
 
@@ -374,8 +403,9 @@ def appointment_row(appointment: Appointment, patient: Patient | None) -> dict:
     }
 
 
-def _list_appointments(call: Call, *, patient_required: bool) -> Answer:
-    patient = call.patient(required=patient_required)
+def _list_appointments(call: Call, *, reminders: bool) -> Answer:
+    # The reminder batch (SearchAppointments, guide A.4) names the patient by USER_LID, and may name none.
+    patient = call.patient(required=not reminders, by_lid=reminders)
     appointments = appointments_for(
         patient=patient,
         centers=call.centers,
@@ -402,7 +432,7 @@ GET_APPOINTMENTS = register(
         summary="Every appointment of a patient, whatever its origin, cancelled ones included (guide B.2.2).",
         params=LIST_PARAMS,
         fields=APPOINTMENT_FIELDS,
-        handler=lambda call: _list_appointments(call, patient_required=True),
+        handler=lambda call: _list_appointments(call, reminders=False),
         many=True,
         record_name="Appointment",
     )
@@ -415,7 +445,7 @@ SEARCH_APPOINTMENTS = register(
         "START_DATE and END_DATE (at most 31 days): the reminder batch.",
         params=LIST_PARAMS,
         fields=APPOINTMENT_FIELDS,
-        handler=lambda call: _list_appointments(call, patient_required=False),
+        handler=lambda call: _list_appointments(call, reminders=True),
         many=True,
         record_name="Appointment",
     )
