@@ -276,37 +276,21 @@ def search_slots(*, activity: Activity | None, limit: int = 100, **search) -> li
     differently are an input error naming their durations."""
     if activity is not None:
         return find_slots(activity=activity, limit=limit, **search)
-    pairs = _offered_pairs(**{k: search.get(k) for k in ("resource", "insurance", "location", "centers")})
+    filters = {name: search.get(name) for name in ("resource", "insurance", "location", "centers")}
+    offers = _load_offers(activity=None, resources=None, online=True, **filters)
     by_duration = defaultdict(set)
-    for pair in pairs:
-        by_duration[pair.duration or pair.activity.duration].add(pair.activity.lid)
+    for offer in offers:
+        by_duration[offer.duration // 60].add(offer.activity.lid)
     if len(by_duration) > 1:
         durations = "; ".join(f"{m} minutes: {', '.join(sorted(lids))}" for m, lids in sorted(by_duration.items()))
         raise DomainError(INVALID_INPUT, MSG_DURATIONS_DIFFER, durations=durations)
+    activities = len({offer.activity.pk for offer in offers}) or 1
+    # Each doctor's time may come once per activity: ask for enough to keep `limit` once each.
     slots: dict[tuple, Slot] = {}
-    for each in sorted({pair.activity for pair in pairs}, key=lambda a: a.lid):
-        for slot in find_slots(activity=each, limit=limit, **search):
-            slots.setdefault((slot.resource.pk, slot.start.timestamp()), slot)
+    for slot in find_slots(activity=None, limit=limit * activities, **search):  # ordered: first activity by id
+        slots.setdefault((slot.resource.pk, slot.start.timestamp()), slot)
     earliest = sorted(slots.values(), key=lambda slot: (slot.start.timestamp(), slot.resource.lid))[:limit]
     return sorted(earliest, key=wall_clock_order)
-
-
-def _offered_pairs(*, resource, insurance, location, centers):
-    """The web-enabled (doctor, activity) pairs the filters leave, activity loaded."""
-    pairs = ResourceActivity.objects.filter(
-        activity__web_enabled=True, resource__web_enabled=True, resource__location__center__web_enabled=True
-    )
-    if insurance is not None:
-        pairs = pairs.filter(
-            resource__insurance_resources__insurance=insurance, activity__insurance_activities__insurance=insurance
-        )
-    if resource is not None:
-        pairs = pairs.filter(resource=resource)
-    if location is not None:
-        pairs = pairs.filter(resource__location=location)
-    if centers is not None:
-        pairs = pairs.filter(resource__location__center__in=list(centers))
-    return list(pairs.select_related("activity").distinct())
 
 
 def wall_clock_order(slot: "Slot") -> tuple:
