@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.db.models import Q
 from django.utils import timezone
 
+from appointments.catalogue import cached
 from appointments.models import (
     ACTIVE_STATUSES,
     Activity,
@@ -52,7 +53,13 @@ def key_entities(*, centers: Collection[Center] | None) -> list[KeyEntity]:
     """Everything tuOtempO needs to configure booking: each offered (resource, activity) pair once
     as self-pay and once per web-enabled insurance accepted by the resource and covering the
     activity. Price: insurance's, else the resource's, else the activity's. Duration: the
-    resource's, else the activity's."""
+    resource's, else the activity's. Kept per catalogue version (catalogue.py): one query while
+    the catalogue is unchanged. The rows and their records are shared between calls: read them only."""
+    scope = None if centers is None else tuple(sorted(c.pk for c in centers))
+    return list(cached("key_entities", scope, lambda: _key_entities(centers=centers)))
+
+
+def _key_entities(*, centers: Collection[Center] | None) -> list[KeyEntity]:
     pairs = list(offered_pairs(centers=centers))
     resource_ids = {p.resource_id for p in pairs}
     activity_ids = {p.activity_id for p in pairs}

@@ -27,7 +27,7 @@ import re
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import cached_property
 from typing import NamedTuple
@@ -36,6 +36,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import Q
 from django.utils import timezone
 
+from appointments.catalogue import cached
 from appointments.models import (
     ACTIVE_STATUSES,
     Absence,
@@ -223,7 +224,7 @@ def find_slots(
         raise DomainError(INVALID_INPUT, MSG_WINDOW_TOO_LONG, days=days, limit=MAX_WINDOW_DAYS)
     now = now or timezone.now()
 
-    offers = _load_offers(
+    catalogue = _catalogue(
         activity=activity,
         resource=resource,
         resources=resources,
@@ -232,9 +233,9 @@ def find_slots(
         centers=centers,
         online=online,
     )
-    if not offers:
+    if not catalogue.offers:
         return []
-    rule_days = _load_rules(offers=offers, start_day=start_day, end_day=end_day)
+    offers, rule_days = catalogue.for_days(start_day, end_day)
     offers = [offer for offer in offers if offer.rules]
     if not offers:
         return []
@@ -277,7 +278,7 @@ def search_slots(*, activity: Activity | None, limit: int = 100, **search) -> li
     if activity is not None:
         return find_slots(activity=activity, limit=limit, **search)
     filters = {name: search.get(name) for name in ("resource", "insurance", "location", "centers")}
-    offers = _load_offers(activity=None, resources=None, online=True, **filters)
+    offers = _catalogue(activity=None, resources=None, online=True, **filters).offers
     by_duration = defaultdict(set)
     for offer in offers:
         by_duration[offer.duration // 60].add(offer.activity.lid)
@@ -358,32 +359,98 @@ def _load_offers(
     return offers
 
 
-def _load_rules(*, offers: list[_Offer], start_day: dt.date, end_day: dt.date) -> tuple[dt.date | None, dt.date | None]:
-    """Fills each offer's rules by weekday in one query (a rule naming activities opens only those);
-    returns the first and last day any rule is valid (None: open-ended)."""
-    by_resource = defaultdict(list)
-    for offer in offers:
-        by_resource[offer.resource.pk].append(offer)
+@dataclass(frozen=True)
+class _Catalogue:
+    """The offers of one set of search filters, each with every rule of its resource that opens it
+    (whatever its validity dates), and those rules as read. Kept per catalogue version and shared
+    between calls: read only."""
+
+    offers: list[_Offer]
+    rules: list[tuple]  # (resource id, activity id or None, weekday, (start s, end s, valid_from, valid_to))
+    dated: bool  # some rule has validity dates
+
+    def for_days(self, start_day: dt.date, end_day: dt.date) -> tuple[list[_Offer], tuple]:
+        """The offers with the rules valid on some day from start_day to end_day, and the first and
+        last day any of those rules is valid (None: open-ended)."""
+        if not self.dated:
+            return self.offers, (None, None)
+        offers = [replace(offer, rules=defaultdict(list)) for offer in self.offers]
+        rules = [
+            row
+            for row in self.rules
+            if (row[3][3] is None or row[3][3] >= start_day) and (row[3][2] is None or row[3][2] <= end_day)
+        ]
+        _fill(offers, rules)
+        starts, ends = [row[3][2] for row in rules], [row[3][3] for row in rules]
+        first = None if not starts or None in starts else min(starts)
+        last = None if not ends or None in ends else max(ends)
+        return offers, (first, last)
+
+
+def _catalogue(
+    *,
+    activity: Activity | None,
+    resource: Resource | None,
+    resources: Collection[Resource] | None,
+    insurance: Insurance | None,
+    location: Location | None,
+    centers: Collection[Center] | None,
+    online: bool,
+) -> _Catalogue:
+    """The offers and rules for these filters, read in two or three queries once per catalogue version
+    (catalogue.py) and kept for the next calls with the same filters."""
+    key = (
+        None if activity is None else (activity.pk, activity.web_enabled, activity.duration, activity.price),
+        None if resource is None else resource.pk,
+        None if resources is None else tuple(sorted(r.pk for r in resources)),
+        None if insurance is None else (insurance.pk, insurance.web_enabled),
+        None if location is None else location.pk,
+        None if centers is None else tuple(sorted(c.pk for c in centers)),
+        online,
+    )
+
+    def read() -> _Catalogue:
+        offers = _load_offers(
+            activity=activity,
+            resource=resource,
+            resources=resources,
+            insurance=insurance,
+            location=location,
+            centers=centers,
+            online=online,
+        )
+        rules = _load_rules(offers) if offers else []
+        _fill(offers, rules)
+        return _Catalogue(offers, rules, dated=any(row[3][2] or row[3][3] for row in rules))
+
+    return cached("slot_catalogue", key, read)
+
+
+def _load_rules(offers: list[_Offer]) -> list[tuple]:
+    """The rules of the offers' resources, whatever their dates, in one query: those naming no activity
+    and those naming one of the offers' activities."""
     activity_ids = {offer.activity.pk for offer in offers}
     rows = (
-        AvailabilityRule.objects.filter(resource_id__in=by_resource)
+        AvailabilityRule.objects.filter(resource_id__in={offer.resource.pk for offer in offers})
         .filter(Q(activities__isnull=True) | Q(activities__in=activity_ids))
-        .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=start_day))
-        .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=end_day))
         .values_list("resource_id", "activities", "weekday", "start_time", "end_time", "valid_from", "valid_to")
         .distinct()
     )
-    starts, ends = [], []
-    for resource_id, activity_id, weekday, rule_start, rule_end, valid_from, valid_to in rows:
-        rule = (_seconds(rule_start), _seconds(rule_end), valid_from, valid_to)
+    return [
+        (resource_id, activity_id, weekday, (_seconds(rule_start), _seconds(rule_end), valid_from, valid_to))
+        for resource_id, activity_id, weekday, rule_start, rule_end, valid_from, valid_to in rows
+    ]
+
+
+def _fill(offers: list[_Offer], rules: list[tuple]) -> None:
+    """Gives each offer its rules by weekday (a rule naming an activity opens only that one)."""
+    by_resource = defaultdict(list)
+    for offer in offers:
+        by_resource[offer.resource.pk].append(offer)
+    for resource_id, activity_id, weekday, rule in rules:
         for offer in by_resource[resource_id]:
             if activity_id is None or offer.activity.pk == activity_id:
                 offer.rules[weekday].append(rule)
-        starts.append(valid_from)
-        ends.append(valid_to)
-    first = None if not starts or None in starts else min(starts)
-    last = None if not ends or None in ends else max(ends)
-    return first, last
 
 
 def _candidates(

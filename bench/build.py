@@ -293,14 +293,14 @@ def patient_lines(rng: random.Random, now: str):
         email = f"{first.lower()}.{second.lower()}{n}@example.org"
         gender = rng.choice("MF")
         yield (
-            f"{n}\tP{n}\t\\N\t{first}\t{second}\t{third}\t{id_number}\t\t{mobile}\t\t{email}\t{born.isoformat()}\t"
+            f"{n}\tP{n}\t{first}\t{second}\t{third}\t{id_number}\t\t{mobile}\t\t{email}\t{born.isoformat()}\t"
             f"{gender}\t{rng.randint(28001, 35999)}\tes\tt\tt\tt\tf\t\\N\t{normalise_name(first, second, third)}\t"
             f"{normalise_id_number(id_number)}\t{now}\t{now}\n"
         )
 
 
 PATIENT_COLUMNS = [
-    "id", "lid", "tid", "first_name", "second_name", "third_name", "id_number", "landline_phone", "mobile_phone",
+    "id", "lid", "first_name", "second_name", "third_name", "id_number", "landline_phone", "mobile_phone",
     "work_phone", "email", "date_of_birth", "gender", "zip_code", "language", "privacy_accepted", "contact_by_sms",
     "contact_by_email", "contact_by_landline", "merged_into_id", "name_key", "id_key", "created", "modified",
 ]  # fmt: skip
