@@ -38,6 +38,12 @@ def current_version() -> int | None:
     return None if row is None else row[0]
 
 
+def catalogue_key(kind: str, key: Hashable, version: int) -> tuple:
+    """A key naming one answer of this database at one catalogue version, for whoever keeps what it
+    makes of the answer (a rendered body)."""
+    return (connection.alias, connection.settings_dict["NAME"], kind, key, version)
+
+
 def cached(kind: str, key: Hashable, compute: Callable[[], Any], *, version: int | None = None) -> Any:
     """`compute()`'s answer for `key` at the current catalogue version: kept from an earlier call of
     this process at the same version, else computed now (and kept). The version is read now unless

@@ -3,8 +3,9 @@
     python bench/build.py --database his_bench --appointments 1000000
     python bench/build.py --database his_bench_10k --appointments 10000
     python bench/build.py --database his_bench --appointments 1000000 --reuse   # keep it if still usable
+    python bench/build.py --database his_bench_3k --appointments 3000000 --doctors 3000   # a hospital group
 
-The hospital: 2 centers (Europe/Madrid, Atlantic/Canary), 6 locations, 300 doctors, 40 activities
+The hospital: 2 centers (Europe/Madrid, Atlantic/Canary), 6 locations, 300 doctors (--doctors), 40 activities
 in 10 groups, 10 insurances with every relation (resource-activity with some duration and price
 overrides, insurance-activity, insurance-resource), weekly morning/afternoon rules, absences (per
 doctor and center holidays), 200,000 patients and the asked number of appointments over two years
@@ -67,7 +68,7 @@ def server_url() -> str:
     return os.environ.get("BENCH_PG", DEFAULT_SERVER).rstrip("/")
 
 
-def existing_build(database: str, appointments: int) -> dict | None:
+def existing_build(database: str, appointments: int, doctors: int = DOCTORS) -> dict | None:
     """The metadata of a usable earlier build of that size, else None."""
     try:
         with psycopg.connect(f"{server_url()}/{database}", autocommit=True) as conn:
@@ -78,7 +79,11 @@ def existing_build(database: str, appointments: int) -> dict | None:
         return None
     meta = row[0]
     age = (dt.date.today() - dt.date.fromisoformat(meta["built_on"])).days
-    if meta.get("appointments") != appointments or not 0 <= age <= MAX_AGE_DAYS:
+    if (
+        meta.get("appointments") != appointments
+        or meta.get("doctors", DOCTORS) != doctors
+        or not 0 <= age <= MAX_AGE_DAYS
+    ):
         return None
     return meta
 
@@ -101,7 +106,7 @@ def setup_django(database: str) -> None:
 # ---------------------------------------------------------------- the structure (Django bulk_create)
 
 
-def build_structure(rng: random.Random) -> dict:
+def build_structure(rng: random.Random, doctors: int = DOCTORS) -> dict:
     from appointments.models import (
         Absence,
         Activity,
@@ -159,7 +164,7 @@ def build_structure(rng: random.Random) -> dict:
                 second_name=rng.choice(SURNAMES.split()),
                 location=locations[(n - 1) % len(locations)],
             )
-            for n in range(1, DOCTORS + 1)
+            for n in range(1, doctors + 1)
         ]
     )
     normal, full_doctors = resources[:-FULL_DOCTORS], resources[-FULL_DOCTORS:]
@@ -426,10 +431,10 @@ def write_meta(database: str, meta: dict) -> None:
         )
 
 
-def build(database: str, appointments: int, seed: int) -> dict:
+def build(database: str, appointments: int, seed: int, doctors: int = DOCTORS) -> dict:
     started = time.monotonic()
     rng = random.Random(seed)
-    log(f"building {database}: {appointments} appointments")
+    log(f"building {database}: {doctors} doctors, {appointments} appointments")
     recreate_database(database)
     setup_django(database)
     from django.core.management import call_command
@@ -439,7 +444,7 @@ def build(database: str, appointments: int, seed: int) -> dict:
     call_command("migrate", verbosity=0)
     migrated = time.monotonic()
     log(f"migrated in {migrated - started:.1f} s")
-    structure = build_structure(rng)
+    structure = build_structure(rng, doctors)
     timings = load_bulk(database, structure, appointments, rng)
     _client, secret = create_integration_client(name="bench")
     vacuum = analyse(database)
@@ -448,7 +453,7 @@ def build(database: str, appointments: int, seed: int) -> dict:
         "built_on": dt.date.today().isoformat(),
         "appointments": appointments,
         "patients": PATIENTS,
-        "doctors": DOCTORS,
+        "doctors": doctors,
         "secret": secret,
         "full_activity": structure["full_activity"],
         "search_activity": structure["search_activity"],
@@ -465,14 +470,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database", default="his_bench")
     parser.add_argument("--appointments", type=int, default=1_000_000)
+    parser.add_argument("--doctors", type=int, default=DOCTORS)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--reuse", action="store_true", help="keep an existing build of the same size and day range")
     args = parser.parse_args()
-    meta = existing_build(args.database, args.appointments) if args.reuse else None
+    meta = existing_build(args.database, args.appointments, args.doctors) if args.reuse else None
     if meta is not None:
         log(f"reusing {args.database}, built on {meta['built_on']} in {meta['build_seconds']} s")
         return
-    build(args.database, args.appointments, args.seed)
+    build(args.database, args.appointments, args.seed, args.doctors)
 
 
 if __name__ == "__main__":

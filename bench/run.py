@@ -4,6 +4,7 @@ write bench/results.json and the generated part of docs/performance.md.
     python bench/run.py                 # build both databases afresh, then measure
     python bench/run.py --reuse         # keep databases built in the last days (bench/build.py --reuse)
     python bench/run.py --duration 20   # seconds per measured case (default 10)
+    python bench/run.py --database his_mine --no-group   # databases of another name; without the 3,000 doctors
 
 The load comes from wrk (one thread, C connections, a Lua script replaying a file of prepared
 requests) in a process of its own: it costs far less CPU per request than a Python client, which
@@ -38,7 +39,10 @@ import build  # noqa: E402
 import report  # noqa: E402
 
 TNS = "http://tuotempo.his/ws"
-LARGE, SMALL = ("his_bench", 1_000_000), ("his_bench_10k", 10_000)
+# Scale: (database name suffix, appointments, doctors). 1M is the hospital every case runs on; 10k and
+# 3M (a hospital group: 3,000 doctors) the growth comparisons.
+SCALES = {"1M": ("", 1_000_000, 300), "10k": ("_10k", 10_000, 300), "3M": ("_3k", 3_000_000, 3_000)}
+GROUP_CASES = ("GetCenters", "search_any_31d", "addAppointment", "KeyEntities")
 SEARCH_CASES = ("search_one_doctor_7d", "search_any_31d", "search_full_31d")
 CASES = ("GetCenters", *SEARCH_CASES, "getAppointments", "KeyEntities", "addAppointment")
 SURFACES = ("REST", "SOAP")
@@ -267,10 +271,11 @@ def measure(server, authorization, lines, *, scale, case, surface, connections, 
     return row
 
 
-def ensure_database(database: str, appointments: int, reuse: bool) -> dict:
-    meta = build.existing_build(database, appointments) if reuse else None
+def ensure_database(database: str, appointments: int, doctors: int, reuse: bool) -> dict:
+    meta = build.existing_build(database, appointments, doctors) if reuse else None
     if meta is None:
         command = [sys.executable, str(HERE / "build.py"), "--database", database, "--appointments", str(appointments)]
+        command += ["--doctors", str(doctors)]
         for attempt in (1, 2, 3):
             # A restart of the PostgreSQL server during the build (another job on the machine) ends it: start again.
             if subprocess.run(command, cwd=ROOT).returncode == 0:  # noqa: S603
@@ -279,7 +284,7 @@ def ensure_database(database: str, appointments: int, reuse: bool) -> dict:
                 raise SystemExit(f"building {database} failed three times")
             log(f"building {database} failed; again in 10 s")
             time.sleep(10)
-        meta = build.existing_build(database, appointments)
+        meta = build.existing_build(database, appointments, doctors)
         meta["reused"] = False
     else:
         log(f"reusing {database} built on {meta['built_on']}; bringing its schema up to date")
@@ -323,30 +328,33 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8390)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[2, 8])
+    parser.add_argument("--database", default="his_bench", help="name of the 1M database; the others add _10k, _3k")
+    parser.add_argument("--no-group", action="store_true", help="leave out the 3,000-doctor, 3 M appointment group")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: install it (Debian: apt-get install wrk).")
     OUT.mkdir(exist_ok=True)
     started = time.monotonic()
     run_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    builds = {
-        "1M": ensure_database(LARGE[0], LARGE[1], args.reuse),
-        "10k": ensure_database(SMALL[0], SMALL[1], args.reuse),
-    }
+    scales = [scale for scale in SCALES if not (args.no_group and scale == "3M")]
+    databases = {scale: args.database + SCALES[scale][0] for scale in scales}
+    builds = {scale: ensure_database(databases[scale], *SCALES[scale][1:], args.reuse) for scale in scales}
     rows, mixed = [], []
     seconds = args.duration
-    for scale, (database, _count) in (("1M", LARGE), ("10k", SMALL)):
+    for scale in scales:
+        database = databases[scale]
         meta = builds[scale]
         authorization = f"Bearer {meta['secret']}"
         plan = Plan(database, meta)
-        cases = CASES if scale == "1M" else SEARCH_CASES
+        cases = {"1M": CASES, "10k": SEARCH_CASES, "3M": GROUP_CASES}[scale]
+        surfaces = SURFACES if scale != "3M" else SURFACES[:1]
         with Server(database, args.port, args.workers) as server:
             for case in cases:
-                for surface in SURFACES:
+                for surface in surfaces:
                     for connections in args.concurrency:
                         warmup = None
                         if case == "addAppointment":
-                            if scale == "1M" and surface == SURFACES[0] and connections == args.concurrency[0]:
+                            if surface == SURFACES[0] and connections == args.concurrency[0]:
                                 slots = Slots(server.base, authorization, plan, wanted=20_000)
                             warmup, lines = slots.lines(surface, 60), slots.lines(surface, int(200 * seconds) + 500)
                         else:

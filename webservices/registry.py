@@ -13,7 +13,8 @@ from __future__ import annotations
 import base64
 import importlib
 import pkgutil
-from collections.abc import Callable, Iterator, Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import IO, Any
@@ -80,10 +81,12 @@ class Method:
         return self.name.lower()
 
     def shaped(self, payload: list[dict[str, Any]] | dict[str, Any]):
-        """The records with every declared field, in the declared order (the guide's, then additions)."""
+        """The records with every declared field, in the declared order (the guide's, then additions).
+        A record already so is given back as it is (kept answers are not copied on every call)."""
         if isinstance(payload, dict):
-            return {name: payload.get(name) for name in self.fields}
-        return [{name: row.get(name) for name in self.fields} for row in payload]
+            return payload if tuple(payload) == self.fields else {name: payload.get(name) for name in self.fields}
+        fields = self.fields
+        return [row if tuple(row) == fields else {name: row.get(name) for name in fields} for row in payload]
 
     def all_params(self) -> tuple[Param, ...]:
         center = (Param("CENTER_LID", doc="Restricts the call to one center of the client's scope."),)
@@ -115,6 +118,9 @@ class Answer:
     payload: list[dict[str, Any]] | dict[str, Any]
     error: DomainError | None = None
     ids: dict[str, Any] = field(default_factory=dict)  # for the audit log: ids only
+    # A key under which the same payload is always answered (a catalogue answer and its catalogue
+    # version): the shells may keep the body they wrote for it and send it again (`rendered`).
+    reuse: Hashable | None = None
 
 
 @dataclass
@@ -142,6 +148,31 @@ class Call:
             required=required,
             key=PATTERN_LID if by_lid else None,
         )
+
+
+# Bodies kept for answers that say they may be (Answer.reuse), the least recently used dropped first.
+RENDERED_KEPT = 16
+_rendered: OrderedDict[tuple, bytes] = OrderedDict()
+
+
+def rendered(answer: Answer, surface: str, render: Callable[[], bytes]) -> bytes:
+    """The body `render()` writes for the answer, written once per reuse key and surface while it is
+    among the last RENDERED_KEPT asked for; every time when the answer has no reuse key."""
+    if answer.reuse is None:
+        return render()
+    key = (surface, answer.reuse)
+    body = _rendered.get(key)
+    if body is None:
+        body = _rendered[key] = render()
+        while len(_rendered) > RENDERED_KEPT:
+            _rendered.popitem(last=False)
+    _rendered.move_to_end(key)
+    return body
+
+
+def forget_rendered() -> None:
+    """Drops every kept body (tests that compare a first call with a later one)."""
+    _rendered.clear()
 
 
 REGISTRY: dict[str, Method] = {}

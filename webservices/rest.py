@@ -27,7 +27,7 @@ from webservices.auth import REALM, authenticate
 from webservices.context import note_outcome
 from webservices.dispatch import serve
 from webservices.errors import HTTP_STATUS, audit_message, wire_message
-from webservices.registry import Answer, Content, Kind, Method, Param, methods
+from webservices.registry import Answer, Content, Kind, Method, Param, methods, rendered
 
 MSG_BAD_BODY = "The request body could not be read: {detail}"
 MSG_NOT_AN_OBJECT = "The request body must be a JSON object of parameter names and values."
@@ -83,7 +83,8 @@ def render(method: Method, answer: Answer, request: HttpRequest) -> HttpResponse
     content = next((v for v in payload.values() if isinstance(v, Content)), None) if isinstance(payload, dict) else None
     if content is not None:
         return streamed_envelope(payload, content)
-    return envelope(ok=True, payload=payload)
+    body = rendered(answer, "REST", lambda: _RENDERER.render({"result": "OK", "return": payload, "msg": None}))
+    return HttpResponse(body, content_type="application/json")
 
 
 def streamed_envelope(payload: dict, content: Content) -> StreamingHttpResponse:

@@ -27,7 +27,7 @@ from webservices.auth import REALM, authenticate
 from webservices.context import call_of, note_outcome
 from webservices.dispatch import serve
 from webservices.errors import SOAP_FAULTS, audit_message, wire_message
-from webservices.registry import Answer, Content, Method, methods
+from webservices.registry import Answer, Content, Method, methods, rendered
 
 TNS = "http://tuotempo.his/ws"
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -213,6 +213,9 @@ def answer_parts(method: Method, answer: Answer) -> Iterator[str | Content]:
 
 
 def answer_response(method: Method, answer: Answer) -> HttpResponse:
+    if answer.reuse is not None:  # never file content
+        body = rendered(answer, "SOAP", lambda: "".join(answer_parts(method, answer)).encode("utf-8"))
+        return HttpResponse(body, content_type="text/xml; charset=utf-8")
     parts = list(answer_parts(method, answer))
     if not any(isinstance(p, Content) for p in parts):
         return HttpResponse("".join(parts).encode("utf-8"), content_type="text/xml; charset=utf-8")

@@ -4,6 +4,7 @@ import datetime as dt
 
 from django.utils import timezone
 
+from appointments.catalogue import cached, catalogue_key, current_version
 from appointments.models import Activity, Appointment, Insurance, Resource
 from appointments.selectors import (
     appointment_for,
@@ -31,6 +32,14 @@ KEY_ENTITY_FIELDS = (
 
 
 def key_entities_answer(call: Call) -> Answer:
+    """The rows are kept per client scope and catalogue version, and so may the shells' bodies be."""
+    version = current_version()
+    scope = None if call.centers is None else tuple(sorted(c.pk for c in call.centers))
+    rows = cached("key_entity_rows", scope, lambda: key_entity_rows(call), version=version)
+    return Answer(rows, reuse=None if version is None else catalogue_key("KeyEntities", scope, version))
+
+
+def key_entity_rows(call: Call) -> list[dict]:
     rows = []
     for entity in key_entities(centers=call.centers):
         resource, activity, insurance = entity.resource, entity.activity, entity.insurance
@@ -50,7 +59,7 @@ def key_entities_answer(call: Call) -> Answer:
             "RESOURCE_FIRST_NAME": resource.first_name,
             "RESOURCE_SECOND_NAME": resource.second_name,
         })  # fmt: skip
-    return Answer(rows)
+    return rows
 
 
 KEY_ENTITIES = register(
