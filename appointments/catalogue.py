@@ -14,6 +14,7 @@ later rolls back is kept under a version no other call will ever read. An answer
 change commits may be newer than its version, never older.
 """
 
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
@@ -27,6 +28,7 @@ from appointments.models import CatalogueVersion
 MAX_KEYS = 256
 
 _kept: dict[str, OrderedDict] = {}
+_lock = threading.Lock()  # threaded servers (development, tests) share the process's answers
 
 
 def current_version() -> int | None:
@@ -52,20 +54,23 @@ def cached(kind: str, key: Hashable, compute: Callable[[], Any], *, version: int
         version = current_version()
     if version is None:
         return compute()
-    kept = _kept.setdefault(kind, OrderedDict())
     full_key = (connection.alias, connection.settings_dict["NAME"], key)
-    entry = kept.get(full_key)
-    if entry is not None and entry[0] == version:
-        kept.move_to_end(full_key)
-        return entry[1]
+    with _lock:
+        kept = _kept.setdefault(kind, OrderedDict())
+        entry = kept.get(full_key)
+        if entry is not None and entry[0] == version:
+            kept.move_to_end(full_key)
+            return entry[1]
     value = compute()
-    kept[full_key] = (version, value)
-    kept.move_to_end(full_key)
-    while len(kept) > MAX_KEYS:
-        kept.popitem(last=False)
+    with _lock:
+        kept[full_key] = (version, value)
+        kept.move_to_end(full_key)
+        while len(kept) > MAX_KEYS:
+            kept.popitem(last=False)
     return value
 
 
 def forget() -> None:
     """Drops every kept answer of this process (tests that compare a cold call with a warm one)."""
-    _kept.clear()
+    with _lock:
+        _kept.clear()

@@ -30,6 +30,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import cached_property
+from operator import itemgetter
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -259,7 +260,7 @@ def find_slots(
     while day <= last_day:
         chunk_end = min(last_day, day + dt.timedelta(days=chunk - 1))
         candidates = _candidates(offers, day, chunk_end, window, band, now.timestamp())
-        found = sorted(found + _free(candidates, limit, exclude_pk), key=lambda c: c[:2])[:limit]
+        found = sorted(found + _free(candidates, limit, exclude_pk), key=itemgetter(0, 1))[:limit]
         day = chunk_end + ONE_DAY
         # Stop when nothing of a later day can come first (a zone further east may start earlier).
         if len(found) == limit and found[-1][0] < min(
@@ -502,10 +503,32 @@ def _free(
     candidates: list[tuple[int, tuple, _Offer]], limit: int | None, exclude: int | None
 ) -> list[tuple[int, tuple, _Offer]]:
     """The earliest `limit` candidates (every one when None) that overlap no active appointment (but the
-    excluded one) and no absence."""
+    excluded one) and no absence. Many more candidates than wanted (many doctors, one day) are checked
+    in two parts, the earliest ones first: the busy periods read are then those of the first hours only,
+    and the rest's only if the first part does not give enough."""
     if not candidates:
         return []
-    candidates.sort(key=lambda c: c[:2])
+    candidates.sort(key=itemgetter(0, 1))
+    if limit is not None and len(candidates) > SPLIT_OVER * limit:
+        parts = [candidates[: FIRST_PART * limit], candidates[FIRST_PART * limit :]]
+    else:
+        parts = [candidates]
+    free: list[tuple[int, tuple, _Offer]] = []
+    for part in parts:
+        free += _free_in(part, None if limit is None else limit - len(free), exclude)
+        if len(free) == limit:
+            break
+    return free
+
+
+# Over SPLIT_OVER × limit candidates, the first FIRST_PART × limit are checked first.
+SPLIT_OVER, FIRST_PART = 8, 4
+
+
+def _free_in(
+    candidates: list[tuple[int, tuple, _Offer]], limit: int | None, exclude: int | None
+) -> list[tuple[int, tuple, _Offer]]:
+    """_free's check of sorted candidates against the busy periods of their doctors and hours (one query)."""
     busy = _busy(
         offers={c[2].resource.pk: c[2] for c in candidates}.values(),
         since=candidates[0][0],

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import importlib
 import pkgutil
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -153,6 +154,7 @@ class Call:
 # Bodies kept for answers that say they may be (Answer.reuse), the least recently used dropped first.
 RENDERED_KEPT = 16
 _rendered: OrderedDict[tuple, bytes] = OrderedDict()
+_rendered_lock = threading.Lock()  # threaded servers (development, tests)
 
 
 def rendered(answer: Answer, surface: str, render: Callable[[], bytes]) -> bytes:
@@ -161,18 +163,22 @@ def rendered(answer: Answer, surface: str, render: Callable[[], bytes]) -> bytes
     if answer.reuse is None:
         return render()
     key = (surface, answer.reuse)
-    body = _rendered.get(key)
+    with _rendered_lock:
+        body = _rendered.get(key)
     if body is None:
-        body = _rendered[key] = render()
+        body = render()
+    with _rendered_lock:
+        _rendered[key] = body
+        _rendered.move_to_end(key)
         while len(_rendered) > RENDERED_KEPT:
             _rendered.popitem(last=False)
-    _rendered.move_to_end(key)
     return body
 
 
 def forget_rendered() -> None:
     """Drops every kept body (tests that compare a first call with a later one)."""
-    _rendered.clear()
+    with _rendered_lock:
+        _rendered.clear()
 
 
 REGISTRY: dict[str, Method] = {}
