@@ -231,7 +231,10 @@ def test_the_database_itself_holds_the_no_overlap_guard():
             cursor.execute("SELECT extname FROM pg_extension WHERE extname = 'btree_gist'")
             assert cursor.fetchall() == [("btree_gist",)]
         else:
-            cursor.execute("SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY name")
+            cursor.execute(
+                "SELECT name, tbl_name, sql FROM sqlite_master "
+                "WHERE type = 'trigger' AND name LIKE 'appointment_overlap%' ORDER BY name"
+            )
             triggers = cursor.fetchall()
             assert [(name, table) for name, table, _ in triggers] == [
                 ("appointment_overlap_insert", TABLE),
