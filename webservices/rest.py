@@ -2,7 +2,9 @@
 
 Every answer is tuOtempO's envelope `{"result", "return", "msg", "code"}`, written by DRF's JSON
 renderer; `error_response` is the one place this surface answers a failure. Parameter names are
-accepted in any letter case; reads answer GET and POST, writes POST only.
+accepted in any letter case; reads answer GET and POST, writes POST only. A caller that sends
+`X-Request-Warnings: 1` gets one more member, `warnings`: what its call relied on of the server's
+leniency (leniency.py); without the header the envelope is exactly tuOtempO's.
 """
 
 import functools
@@ -24,7 +26,7 @@ from rest_framework.views import APIView
 
 from core.errors import INVALID_INPUT, NOT_FOUND, UNAUTHORIZED, DomainError
 from webservices.auth import REALM, authenticate
-from webservices.context import note_outcome
+from webservices.context import call_of, note_outcome
 from webservices.dispatch import serve
 from webservices.errors import HTTP_STATUS, audit_message, wire_message
 from webservices.registry import Answer, Content, Kind, Method, Param, methods
@@ -36,7 +38,17 @@ MSG_METHOD_NOT_ALLOWED = "{verb} is not accepted here: use {allowed}."
 MSG_UNKNOWN_METHOD = "There is no method {name!r}; see /api/docs/ for the list."
 MSG_TOO_LARGE = "The request body is over {limit} bytes."
 
+WARNINGS_HEADER = "X-Request-Warnings"
+_YES = ("1", "true", "yes", "on")
+
 _RENDERER = JSONRenderer()
+
+
+def warnings_asked(request: HttpRequest) -> list[dict[str, str]] | None:
+    """The call's warnings when the caller asks for them (X-Request-Warnings: 1), else None."""
+    if request.headers.get(WARNINGS_HEADER, "").strip().lower() in _YES:
+        return call_of(request).warnings
+    return None
 
 
 class ReadableSchemaRenderer(OpenApiJsonRenderer):
@@ -47,11 +59,13 @@ class ReadableSchemaRenderer(OpenApiJsonRenderer):
 
 def envelope(
     *, ok: bool, payload: Any = None, message: str | None = None, code: str | None = None, http_status: int = 200,
-    headers: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None, warnings: list[dict[str, str]] | None = None,
 ) -> HttpResponse:  # fmt: skip
     body = {"result": "OK" if ok else "ERROR", "return": payload, "msg": message}
     if not ok:
         body["code"] = code
+    if warnings is not None:
+        body["warnings"] = warnings
     return HttpResponse(_RENDERER.render(body), status=http_status, content_type="application/json", headers=headers)
 
 
@@ -73,6 +87,7 @@ def error_response(
         code=error.code.name,
         http_status=http_status or HTTP_STATUS[error.code],
         headers=all_headers,
+        warnings=warnings_asked(request),
     )
 
 
@@ -81,15 +96,20 @@ def render(method: Method, answer: Answer, request: HttpRequest) -> HttpResponse
     if answer.error is not None:
         return error_response(answer.error, request=request, payload=payload)
     content = next((v for v in payload.values() if isinstance(v, Content)), None) if isinstance(payload, dict) else None
+    warnings = warnings_asked(request)
     if content is not None:
-        return streamed_envelope(payload, content)
-    return envelope(ok=True, payload=payload)
+        return streamed_envelope(payload, content, warnings)
+    return envelope(ok=True, payload=payload, warnings=warnings)
 
 
-def streamed_envelope(payload: dict, content: Content) -> StreamingHttpResponse:
+def streamed_envelope(
+    payload: dict, content: Content, warnings: list[dict[str, str]] | None = None
+) -> StreamingHttpResponse:
     """The envelope around file content that is base64-encoded while it is sent."""
     marker = f"@@content-{uuid.uuid4().hex}@@"
     body = {"result": "OK", "return": {k: marker if v is content else v for k, v in payload.items()}, "msg": None}
+    if warnings is not None:
+        body["warnings"] = warnings
     before, after = json.dumps(body, ensure_ascii=False).split(marker)
 
     def parts():
