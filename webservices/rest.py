@@ -193,6 +193,24 @@ class MethodView(APIView):
         return self.respond(request, raw)
 
 
+def warnings_field() -> serializers.Field:
+    return serializers.ListField(
+        child=serializers.DictField(child=serializers.CharField()),
+        required=False,
+        help_text=f"Only when the request has {WARNINGS_HEADER}: 1. What the call relied on of the server's "
+        "leniency: each {code, parameter, message}; never a value.",
+    )
+
+
+WARNINGS_PARAMETER = OpenApiParameter(
+    WARNINGS_HEADER,
+    {"type": "string", "enum": ["1", "0"]},
+    OpenApiParameter.HEADER,
+    required=False,
+    description="1: the answer lists, in `warnings`, what the call relied on of the server's leniency (names in "
+    "another letter case, unknown parameters ignored, empty optional values, dates as yyyy-mm-dd...).",
+)
+
 ERROR_ANSWER = inline_serializer(
     name="ErrorAnswer",
     fields={
@@ -200,6 +218,7 @@ ERROR_ANSWER = inline_serializer(
         "return": serializers.JSONField(allow_null=True),
         "msg": serializers.CharField(help_text="What was wrong, in a sentence an integrator can act on."),
         "code": serializers.CharField(help_text="The error code (contract section 3)."),
+        "warnings": warnings_field(),
     },
 )
 
@@ -270,6 +289,7 @@ def _schema(method: Method):
             "return": record if not method.many else serializers.ListField(child=record),
             "msg": serializers.CharField(allow_null=True),
             "code": serializers.CharField(required=False, help_text="On ERROR: the error code (contract section 3)."),
+            "warnings": warnings_field(),
         },
     )
     params = method.all_params()
@@ -308,9 +328,11 @@ def _schema(method: Method):
         "tags": ["tuOtempO"],
         "responses": responses,
     }
-    decorators = {"post": extend_schema(request=body, **kwargs)}
+    decorators = {"post": extend_schema(request=body, parameters=[WARNINGS_PARAMETER], **kwargs)}
     if not method.write:
-        decorators["get"] = extend_schema(parameters=query, **kwargs | {"operation_id": f"{method.name}_get"})
+        decorators["get"] = extend_schema(
+            parameters=[*query, WARNINGS_PARAMETER], **kwargs | {"operation_id": f"{method.name}_get"}
+        )
     return decorators
 
 

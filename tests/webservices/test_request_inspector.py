@@ -370,3 +370,14 @@ def test_names_are_kept_cut_and_bounded_whatever_a_body_holds(live_server, clini
     assert body["result"] == "OK"
     assert len(entry.params) == 60 and all(len(name) <= 50 for name in entry.params)
     assert len(entry.warnings) == 60 and all(len(w["parameter"]) <= 50 for w in entry.warnings)
+
+
+def test_the_schema_documents_the_header_and_the_warnings_member(live_server, db):
+    schema = requests.get(f"{live_server.url}/api/schema/", timeout=30).json()
+
+    for path, verb in (("/api/searchavailabilities", "get"), ("/api/addappointment", "post")):
+        operation = schema["paths"][path][verb]
+        assert {"name": WARNINGS_HEADER, "in": "header"}.items() <= operation["parameters"][-1].items()
+    answers = schema["components"]["schemas"]
+    assert "warnings" not in answers["ErrorAnswer"].get("required", [])
+    assert answers["ErrorAnswer"]["properties"]["warnings"]["type"] == "array"
