@@ -7,7 +7,7 @@ with the parameter names received and what the call relied on of the parser's le
 
 import logging
 import zoneinfo
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -48,15 +48,21 @@ def unavailable(exception: Exception) -> DomainError:
 
 
 def serve(
-    method: Method, *, request: HttpRequest, raw: Mapping[str, Any], unreadable: DomainError | None = None
+    method: Method,
+    *,
+    request: HttpRequest,
+    raw: Mapping[str, Any],
+    unreadable: DomainError | None = None,
+    noted: Sequence[Leniency] = (),
 ) -> Answer:
     """Runs one call of `method` for the request's client; failures come back as DomainError. `unreadable`:
-    why the shell could not read the arguments (answered as any other input error of the method)."""
+    why the shell could not read the arguments (answered as any other input error of the method); `noted`:
+    what the shell's own reading relied on of its leniency (SOAP: a parameter outside the namespace)."""
     call = call_of(request)
     call.method = method.name
     call.params = [sent_name(name) for name in list(raw)[:MAX_NAMES]]
     answer: Answer | None = None
-    warnings: list[Leniency] = []
+    warnings: list[Leniency] = list(noted)
     try:
         answer = invoke(method, client=authenticate(request), raw=raw, unreadable=unreadable, warnings=warnings)
         if answer.error is not None:

@@ -17,13 +17,15 @@ from tuotempo.formats import SPELLINGS
 NAME_CASE = "NAME_CASE"
 UNKNOWN_PARAMETER = "UNKNOWN_PARAMETER"
 EMPTY_OPTIONAL = "EMPTY_OPTIONAL"
+OTHER_NAMESPACE = "OTHER_NAMESPACE"  # SOAP only: a parameter element outside the service's namespace
 # The value spellings of tuotempo.formats (ISO_DATE, SHORT_DATE, TIME_SECONDS, SHORT_TIME, MIDNIGHT).
-CODES = (NAME_CASE, UNKNOWN_PARAMETER, EMPTY_OPTIONAL, *SPELLINGS)
+CODES = (NAME_CASE, UNKNOWN_PARAMETER, EMPTY_OPTIONAL, OTHER_NAMESPACE, *SPELLINGS)
 
 MSG_NAME_CASE = "{sent}: the guide spells this parameter {name}."
 MSG_UNKNOWN = "{sent}: {method} takes no such parameter; it was ignored."
 MSG_EMPTY = "{name}: sent empty, so taken as not sent."
 MSG_SPELLING = "{name}: {spelling}."
+MSG_NAMESPACE = "{sent}: sent {where}, read by its name alone; the WSDL declares the parameters in {namespace}."
 
 MAX_NAME = 50  # a parameter name as sent is cut to this length in warnings and in the audit entry
 MAX_NAMES = 60  # names kept of one call: enough for any method of the guide, bounded for any body
@@ -57,6 +59,12 @@ def unknown_parameter(sent: str, method: str) -> Leniency:
 
 def empty_optional(name: str) -> Leniency:
     return Leniency(EMPTY_OPTIONAL, name, MSG_EMPTY.format(name=name))
+
+
+def other_namespace(sent: str, namespace: str | None, expected: str) -> Leniency:
+    sent = sent_name(sent)
+    where = f"in the namespace {namespace[:100]}" if namespace else "without a namespace"
+    return Leniency(OTHER_NAMESPACE, sent, MSG_NAMESPACE.format(sent=sent, where=where, namespace=expected))
 
 
 def spelling(name: str, code: str) -> Leniency:

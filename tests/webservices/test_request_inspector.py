@@ -186,6 +186,27 @@ def _rename(old: str, new: str):
     return edit
 
 
+def _unqualify(name: str, namespace: str | None):
+    def edit(operation):
+        operation.find(f"{{{TNS}}}{name}").tag = f"{{{namespace}}}{name}" if namespace else name
+
+    return edit
+
+
+@pytest.mark.parametrize("namespace", [None, "http://example.org/other"])
+def test_a_soap_parameter_outside_the_services_namespace_is_read_and_warned_about(
+    clinic, creds, zeep_client, namespace
+):
+    strict = _soap_as_written(zeep_client, "searchAvailabilities", STRICT)
+
+    lenient = _soap_as_written(zeep_client, "searchAvailabilities", STRICT, _unqualify("ACTIVITY_LID", namespace))
+
+    assert lenient == strict
+    (warning,) = _entry("searchAvailabilities").warnings
+    assert (warning["code"], warning["parameter"]) == ("OTHER_NAMESPACE", "ACTIVITY_LID")
+    assert ("without a namespace" if namespace is None else namespace) in warning["message"]
+
+
 def _add(name: str, text: str):
     def edit(operation):
         etree.SubElement(operation, f"{{{TNS}}}{name}").text = text
