@@ -267,7 +267,7 @@ PATIENT = {
     "NOTES": "allergic to penicillin",
     "USER_THIRD_NAME": "",
 }
-PATIENT_VALUES = [v for v in PATIENT.values() if v] + ["1961", "23/07/1961", "699"]
+PATIENT_VALUES = [v for v in PATIENT.values() if v] + ["23/07/1961", "699123987"]
 
 
 @pytest.mark.parametrize("surface_name", ["rest", "soap"])
