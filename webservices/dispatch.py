@@ -24,7 +24,16 @@ from tuotempo.formats import parse_date, parse_number, parse_time, parse_timesta
 from webservices.auth import authenticate
 from webservices.context import call_of
 from webservices.errors import audit_message
-from webservices.leniency import MAX_NAMES, Leniency, empty_optional, name_case, sent_name, spelling, unknown_parameter
+from webservices.leniency import (
+    MAX_NAMES,
+    Leniency,
+    empty_optional,
+    given_twice,
+    name_case,
+    sent_name,
+    spelling,
+    unknown_parameter,
+)
 from webservices.registry import Answer, Call, Kind, Method
 
 logger = logging.getLogger(__name__)
@@ -116,11 +125,16 @@ def normalise(
 ) -> dict[str, str]:
     """Upper-cases names, drops empty values (an empty value counts as absent) and refuses
     anything that is not a single text value. With `warnings` (and the `method` called), notes each
-    name not in the guide's spelling, each parameter the method does not take, each empty value."""
+    name not in the guide's spelling, each parameter the method does not take, each empty value, each
+    name given again in another letter case."""
     values: dict[str, str] = {}
+    seen: set[str] = set()
     for key, value in raw.items():
         if warnings is not None and method is not None:
             _note_name(method, str(key), value, warnings)
+            if str(key).upper() in seen:
+                warnings.append(given_twice(str(key)))
+            seen.add(str(key).upper())
         if value is None:
             continue
         if isinstance(value, bool):

@@ -1,7 +1,9 @@
 """What a call relied on when the webservices read it although it was not written as the guide writes it.
 
-The parser (dispatch.parse) reads leniently, as the contract promises: names in any letter case,
-unknown parameters ignored, empty values as absent, dates as yyyy-mm-dd. An integrator testing its
+The parser (dispatch.parse, with tuotempo.formats) reads leniently, as the contract promises: names
+in any letter case, unknown parameters ignored, empty values as absent, dates as yyyy-mm-dd; each
+shell notes what only it sees (a name repeated in a REST query string or form, a SOAP parameter
+outside the service's namespace) and hands it to dispatch.serve. An integrator testing its
 own client wants to know which of these its client relies on, since another hospital's server may
 not be as lenient. So the parser notes each one as a `Leniency`: the audit entry keeps them (the
 admin's request inspector shows them), and a REST caller that asks with the header
@@ -17,14 +19,16 @@ from tuotempo.formats import SPELLINGS
 NAME_CASE = "NAME_CASE"
 UNKNOWN_PARAMETER = "UNKNOWN_PARAMETER"
 EMPTY_OPTIONAL = "EMPTY_OPTIONAL"
+GIVEN_TWICE = "GIVEN_TWICE"
 OTHER_NAMESPACE = "OTHER_NAMESPACE"  # SOAP only: a parameter element outside the service's namespace
 # The value spellings of tuotempo.formats (ISO_DATE, SHORT_DATE, TIME_SECONDS, SHORT_TIME, MIDNIGHT).
-CODES = (NAME_CASE, UNKNOWN_PARAMETER, EMPTY_OPTIONAL, OTHER_NAMESPACE, *SPELLINGS)
+CODES = (NAME_CASE, UNKNOWN_PARAMETER, EMPTY_OPTIONAL, GIVEN_TWICE, OTHER_NAMESPACE, *SPELLINGS)
 
 MSG_NAME_CASE = "{sent}: the guide spells this parameter {name}."
 MSG_UNKNOWN = "{sent}: {method} takes no such parameter; it was ignored."
 MSG_EMPTY = "{name}: sent empty, so taken as not sent."
 MSG_SPELLING = "{name}: {spelling}."
+MSG_TWICE = "{sent}: given more than once (in one letter case or another); only one of its values was read."
 MSG_NAMESPACE = "{sent}: sent {where}, read by its name alone; the WSDL declares the parameters in {namespace}."
 
 MAX_NAME = 50  # a parameter name as sent is cut to this length in warnings and in the audit entry
@@ -59,6 +63,11 @@ def unknown_parameter(sent: str, method: str) -> Leniency:
 
 def empty_optional(name: str) -> Leniency:
     return Leniency(EMPTY_OPTIONAL, name, MSG_EMPTY.format(name=name))
+
+
+def given_twice(sent: str) -> Leniency:
+    sent = sent_name(sent)
+    return Leniency(GIVEN_TWICE, sent, MSG_TWICE.format(sent=sent))
 
 
 def other_namespace(sent: str, namespace: str | None, expected: str) -> Leniency:

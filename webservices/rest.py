@@ -29,6 +29,7 @@ from webservices.auth import REALM, authenticate
 from webservices.context import call_of, note_outcome
 from webservices.dispatch import serve
 from webservices.errors import HTTP_STATUS, audit_message, wire_message
+from webservices.leniency import Leniency, given_twice
 from webservices.registry import Answer, Content, Kind, Method, Param, methods
 
 MSG_BAD_BODY = "The request body could not be read: {detail}"
@@ -120,6 +121,13 @@ def streamed_envelope(
     return StreamingHttpResponse(parts(), content_type="application/json")
 
 
+def repeated(values: Any) -> list[Leniency]:
+    """The names a query string or form gives more than once: only one value of each is read."""
+    if not hasattr(values, "lists"):
+        return []
+    return [given_twice(name) for name, items in values.lists() if len(items) > 1]
+
+
 def body_values(data: Any) -> Mapping[str, Any]:
     if hasattr(data, "dict"):  # a form body: QueryDict
         return data.dict()
@@ -172,14 +180,15 @@ class MethodView(APIView):
     permission_classes: list = []
     http_method_names = ["get", "post"]  # no OPTIONS: nothing is answered outside the envelope
 
-    def respond(self, request, raw: Mapping[str, Any]) -> HttpResponse:
+    def respond(self, request, raw: Mapping[str, Any], noted: list[Leniency]) -> HttpResponse:
         try:
-            return render(self.method, serve(self.method, request=request._request, raw=raw), request._request)
+            answer = serve(self.method, request=request._request, raw=raw, noted=noted)
+            return render(self.method, answer, request._request)
         except DomainError as error:
             return error_response(error, request=request._request)
 
     def get(self, request):
-        return self.respond(request, request.query_params.dict())
+        return self.respond(request, request.query_params.dict(), repeated(request.query_params))
 
     def post(self, request):
         try:
@@ -190,7 +199,7 @@ class MethodView(APIView):
             raw = body_values(data)
         except DomainError as error:
             return error_response(error, request=request._request)
-        return self.respond(request, raw)
+        return self.respond(request, raw, repeated(data))
 
 
 def warnings_field() -> serializers.Field:

@@ -402,3 +402,31 @@ def test_the_schema_documents_the_header_and_the_warnings_member(live_server, db
     answers = schema["components"]["schemas"]
     assert "warnings" not in answers["ErrorAnswer"].get("required", [])
     assert answers["ErrorAnswer"]["properties"]["warnings"]["type"] == "array"
+
+
+def test_a_rest_parameter_given_twice_is_warned_about(live_server, clinic, creds):
+    headers = {"Authorization": creds.basic(), WARNINGS_HEADER: "1"}
+    in_query = [*STRICT.items(), ("ACTIVITY_LID", "V20")]
+    in_form = [("APP_LID", "A1"), ("APP_LID", "A1")]
+
+    searched = requests.get(f"{live_server.url}/api/searchavailabilities", params=in_query, headers=headers, timeout=30)
+    deleted = requests.post(f"{live_server.url}/api/deleteappointment", data=in_form, headers=headers, timeout=30)
+
+    assert searched.json()["result"] == "OK" and deleted.json()["result"] == "OK"
+    assert _codes(searched.json()["warnings"]) == {("GIVEN_TWICE", "ACTIVITY_LID")}
+    assert _codes(deleted.json()["warnings"]) == {("GIVEN_TWICE", "APP_LID")}
+    assert _codes(_entry("deleteAppointment").warnings) == {("GIVEN_TWICE", "APP_LID")}
+
+
+def test_a_name_given_again_in_another_letter_case_is_warned_about_on_both_surfaces(
+    live_server, clinic, creds, zeep_client
+):
+    expected = {("NAME_CASE", "activity_lid"), ("GIVEN_TWICE", "activity_lid")}
+
+    rest = _rest(live_server, creds, "searchAvailabilities", {**STRICT, "activity_lid": "V20"}).json()
+    rest_entry = _entry("searchAvailabilities")
+    _soap_as_written(zeep_client, "searchAvailabilities", STRICT, _add("activity_lid", "V20"))
+    soap_entry = _entry("searchAvailabilities")
+
+    assert _codes(rest["warnings"]) == _codes(rest_entry.warnings) == expected
+    assert soap_entry.surface == "SOAP" and _codes(soap_entry.warnings) == expected
