@@ -93,8 +93,9 @@ def record_call(
     """Writes one audit entry: ids only, never names, contact data or content (`message`, a failed
     call's error message, must already be without the values the caller typed; `params`, the names
     the call sent, and `warnings`, what it relied on of the server's leniency, hold no values). The
-    request id is the one being served unless given. A failure to write it is logged, never shown to the caller;
-    either way `call_recorded` is sent, so the call is counted even when the database is gone."""
+    request id is the one being served unless given. A failure to write it is logged, never shown
+    to the caller; either way `call_recorded` is sent, so the call is counted even when the database
+    is gone."""
     entry = AuditEntry(
         time=timezone.now(),
         client=client,

@@ -66,7 +66,8 @@ def serve(
 ) -> Answer:
     """Runs one call of `method` for the request's client; failures come back as DomainError. `unreadable`:
     why the shell could not read the arguments (answered as any other input error of the method); `noted`:
-    what the shell's own reading relied on of its leniency (SOAP: a parameter outside the namespace)."""
+    what the shell's own reading relied on of its leniency (a name repeated in a REST query string or form,
+    a SOAP parameter outside the service's namespace)."""
     call = call_of(request)
     call.method = method.name
     call.params = [sent_name(name) for name in list(raw)[:MAX_NAMES]]
