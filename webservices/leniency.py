@@ -12,6 +12,7 @@ admin's request inspector shows them), and a REST caller that asks with the head
 A warning names a parameter, never a value: no patient's data can reach the audit log through it.
 """
 
+import functools
 from dataclasses import dataclass
 
 from tuotempo.formats import SPELLINGS
@@ -52,22 +53,37 @@ class Leniency:
 
 
 def name_case(sent: str, name: str) -> Leniency:
-    sent = sent_name(sent)
-    return Leniency(NAME_CASE, sent, MSG_NAME_CASE.format(sent=sent, name=name))
+    return _name_case(sent_name(sent), name)
 
 
 def unknown_parameter(sent: str, method: str) -> Leniency:
-    sent = sent_name(sent)
-    return Leniency(UNKNOWN_PARAMETER, sent, MSG_UNKNOWN.format(sent=sent, method=method))
-
-
-def empty_optional(name: str) -> Leniency:
-    return Leniency(EMPTY_OPTIONAL, name, MSG_EMPTY.format(name=name))
+    return _unknown_parameter(sent_name(sent), method)
 
 
 def given_twice(sent: str) -> Leniency:
-    sent = sent_name(sent)
+    return _given_twice(sent_name(sent))
+
+
+# The same few names come in every call: each warning is built once. Names are cut before they are
+# cached, so a caller's long names cannot fill memory.
+@functools.lru_cache(maxsize=4096)
+def _name_case(sent: str, name: str) -> Leniency:
+    return Leniency(NAME_CASE, sent, MSG_NAME_CASE.format(sent=sent, name=name))
+
+
+@functools.lru_cache(maxsize=4096)
+def _unknown_parameter(sent: str, method: str) -> Leniency:
+    return Leniency(UNKNOWN_PARAMETER, sent, MSG_UNKNOWN.format(sent=sent, method=method))
+
+
+@functools.lru_cache(maxsize=4096)
+def _given_twice(sent: str) -> Leniency:
     return Leniency(GIVEN_TWICE, sent, MSG_TWICE.format(sent=sent))
+
+
+@functools.lru_cache(maxsize=4096)
+def empty_optional(name: str) -> Leniency:  # name: a parameter of the method, in the guide's spelling
+    return Leniency(EMPTY_OPTIONAL, name, MSG_EMPTY.format(name=name))
 
 
 def other_namespace(sent: str, namespace: str | None, expected: str) -> Leniency:
@@ -76,5 +92,6 @@ def other_namespace(sent: str, namespace: str | None, expected: str) -> Leniency
     return Leniency(OTHER_NAMESPACE, sent, MSG_NAMESPACE.format(sent=sent, where=where, namespace=expected))
 
 
+@functools.lru_cache(maxsize=4096)
 def spelling(name: str, code: str) -> Leniency:
     return Leniency(code, name, MSG_SPELLING.format(name=name, spelling=SPELLINGS[code]))
