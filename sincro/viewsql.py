@@ -80,7 +80,10 @@ def flag(column: str) -> str:
     return f"CASE WHEN {column} THEN '1' ELSE '0' END"
 
 
-AGENT = "SELECT cl.id, cl.all_centers FROM sincro_agent ag JOIN his_integrationclient cl ON cl.id = ag.client_id WHERE cl.is_active"
+AGENT = (
+    "SELECT cl.id, cl.all_centers FROM sincro_agent ag "
+    "JOIN his_integrationclient cl ON cl.id = ag.client_id WHERE cl.is_active"
+)
 SCOPE = f"""CREATE VIEW sincro_scope AS
 SELECT c.id AS center_id FROM centers_center c
 WHERE EXISTS (
@@ -112,7 +115,8 @@ def contact_columns(d: Dialect) -> str:
   NULLIF(p.work_phone, '') AS USER_WORK_PHONE,
   NULLIF(p.email, '') AS USER_EMAIL,
   {flag("p.privacy_accepted")} AS PRIVACY,
-  {flag("p.contact_by_sms")} || {flag("p.contact_by_email")} || {flag("p.contact_by_landline")} AS COMMUNICATION_PREFERENCES,
+  {flag("p.contact_by_sms")} || {flag("p.contact_by_email")} || {flag("p.contact_by_landline")}
+    AS COMMUNICATION_PREFERENCES,
   {d.date("p.date_of_birth")} AS USER_DATE_OF_BIRTH,
   NULLIF(p.gender, '') AS USER_GENDER,
   NULLIF(p.zip_code, '') AS USER_ZIP_CODE,
