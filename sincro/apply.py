@@ -73,7 +73,7 @@ def agent_client() -> IntegrationClient:
 def become_agent(client: IntegrationClient) -> None:
     """The views show this client's centers and tuOtempO ids from now on."""
     Agent.objects.exclude(client=client).delete()
-    Agent.objects.get_or_create(client=client)
+    Agent.objects.update_or_create(client=client, defaults={"time_zone": settings.TIME_ZONE})
 
 
 def _blank(value: str | None) -> str | None:

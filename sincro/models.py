@@ -173,6 +173,7 @@ class Agent(models.Model):
     when it starts: the views show its centers only, and its own patient ids (USER_TID)."""
 
     client = models.ForeignKey(IntegrationClient, on_delete=models.CASCADE, related_name="+")
+    time_zone = models.CharField(max_length=64, help_text="The hospital's (HIS_TIME_ZONE): for results of no center.")
 
     class Meta:
         db_table = "sincro_agent"

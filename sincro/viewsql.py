@@ -92,6 +92,8 @@ WHERE EXISTS (
     SELECT 1 FROM his_integrationclient_centers m WHERE m.integrationclient_id = agent.id AND m.center_id = c.id
   )
 )"""
+# A result of no center is dated in the hospital's time zone.
+HOSPITAL_ZONE = "COALESCE(c.time_zone, (SELECT MAX(time_zone) FROM sincro_agent))"
 IN_SCOPE = "IN (SELECT center_id FROM sincro_scope)"
 USER_TID = (
     "(SELECT k.tid FROM patients_patientlink k JOIN sincro_agent ag ON ag.client_id = k.client_id "
@@ -231,14 +233,14 @@ WHERE c.id {IN_SCOPE} AND a.start >= {d.week_ago}""",
   {patient_columns(d)},
   p.id_number AS USER_ID_NUMBER,
   {contact_columns(d)},
-  {d.local("f.requested", "COALESCE(c.time_zone, 'UTC')", "oq", "date")} AS REQUESTED,
+  {d.local("f.requested", HOSPITAL_ZONE, "oq", "date")} AS REQUESTED,
   m.file_type AS DOWNLOAD_TYPE,
   f.file_content AS DOWNLOAD_CONTENT
 FROM results_medicalresult m
 {PATIENT_JOIN.format(fk="m.patient_id")}
 LEFT JOIN centers_center c ON c.id = m.center_id
 LEFT JOIN tt_downloads_files f ON f.download_lid = m.lid
-{d.offset_join("oq", "c.time_zone", "f.requested")}
+{d.offset_join("oq", HOSPITAL_ZONE, "f.requested")}
 WHERE m.status = 'VALID' AND (m.center_id {IN_SCOPE}
   OR (m.center_id IS NULL AND EXISTS (SELECT 1 FROM ({AGENT}) agent WHERE agent.all_centers)))""",
     }
