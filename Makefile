@@ -23,9 +23,13 @@ migrate: venv
 seed: migrate
 	$(BIN)/python manage.py seed_demo
 
+# The Sincro worker runs beside the server (docs/sincro.md); one Ctrl-C stops both.
 run: seed
 	$(BIN)/python manage.py ensure_demo_admin
-	HIS_DEBUG=$${HIS_DEBUG:-1} HIS_LOG_FORMAT=$${HIS_LOG_FORMAT:-text} $(BIN)/python manage.py runserver 127.0.0.1:$(HIS_PORT)
+	@echo "Sincro: rows written to TT_RESERVATIONS_TMP, TT_DELETE_RESERVATION and TT_DOWNLOADS_TMP are applied as $${HIS_SINCRO_CLIENT:-sincro-demo} (docs/sincro.md)."
+	HIS_SINCRO_CLIENT=$${HIS_SINCRO_CLIENT:-sincro-demo} HIS_DEBUG=$${HIS_DEBUG:-1} HIS_LOG_FORMAT=$${HIS_LOG_FORMAT:-text} \
+		sh -c '$(BIN)/python manage.py sincro_worker & worker=$$!; trap "kill $$worker 2>/dev/null" EXIT INT TERM; \
+		$(BIN)/python manage.py runserver 127.0.0.1:$(HIS_PORT)'
 
 serve: venv
 	$(BIN)/python manage.py migrate --noinput
