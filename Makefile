@@ -6,7 +6,7 @@ HIS_PORT ?= 8000
 HIS_WORKERS ?= 4
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run serve test lint format migrate seed clean bench reliability
+.PHONY: venv run serve test lint format migrate seed clean bench bench-sincro reliability
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed: $(PYTHON) was not found (set PYTHON=...)."; exit 1; }
@@ -58,6 +58,11 @@ format: venv
 bench: venv
 	@command -v wrk >/dev/null 2>&1 || { echo "make bench needs wrk (Debian: apt-get install wrk)."; exit 1; }
 	$(BIN)/python bench/run.py $(if $(BENCH_REUSE),--reuse) $(BENCH_ARGS)
+
+# Sincro on PostgreSQL (docs/sincro.md): rows per second with one and two workers, INSERT to
+# STATUS_TRIGGER latency, reading each view; BENCH_ARGS="--appointments 1000000" fills the database first.
+bench-sincro: venv
+	$(BIN)/python bench/sincro.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3* media staticfiles .pytest_cache

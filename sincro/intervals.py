@@ -18,7 +18,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
@@ -30,6 +30,7 @@ ONE_DAY = dt.timedelta(days=1)
 DAY_SECONDS = 86400
 # Absences that ended before this many days ago change nothing the views show.
 PAST_DAYS = 2
+REBUILD_LOCK = 7_310_001  # an advisory lock's key of this project's own
 
 
 def _seconds(value: dt.time) -> int:
@@ -157,6 +158,9 @@ def intervals_of(
 @transaction.atomic
 def rebuild(*, resource_ids: Iterable[int] | None = None) -> int:
     """Writes the intervals of these doctors (of every doctor when None) anew; returns how many."""
+    if connection.vendor == "postgresql":  # rebuilds take turns (two workers starting at once)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [REBUILD_LOCK])
     resources = Resource.objects.select_related("location__center")
     if resource_ids is not None:
         resources = resources.filter(pk__in=list(resource_ids))

@@ -18,6 +18,7 @@ from django.db import connection
 import core.operations
 from appointments.models import ACTIVE_STATUSES, Appointment
 from clients.models import AuditEntry, Surface
+from demo.hospital import seed_demo_hospital
 from sincro.models import WorkerBeat
 from sincro.worker import Worker
 from tests.sincro.agent import SincroAgent
@@ -35,19 +36,24 @@ def database_url() -> str:
     return f"postgres://{settings['USER']}{password}@{settings['HOST']}:{settings['PORT']}/{settings['NAME']}"
 
 
-def start_worker(*, poll: int = 1) -> subprocess.Popen:
+def start_workers(count: int = 1, *, poll: int = 1, started: list | None = None) -> list[subprocess.Popen]:
+    """`count` worker processes started at once, as two systemd units may start them (also added to
+    `started`, so that they are stopped whatever happens)."""
     env = {**os.environ, "DATABASE_URL": database_url(), "HIS_SINCRO_CLIENT": SINCRO_CLIENT}
     env["HIS_SINCRO_POLL_SECONDS"] = str(poll)
     before = set(WorkerBeat.objects.values_list("name", flat=True))
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "sincro_worker"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL
-    )
+    processes = [
+        subprocess.Popen([sys.executable, "manage.py", "sincro_worker"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+        for _ in range(count)
+    ]
+    if started is not None:
+        started.extend(processes)
     deadline = time.monotonic() + 60
-    while not set(WorkerBeat.objects.values_list("name", flat=True)) - before:
-        assert process.poll() is None, "the worker stopped"
-        assert time.monotonic() < deadline, "the worker did not start"
+    while len(set(WorkerBeat.objects.values_list("name", flat=True)) - before) < count:
+        assert all(process.poll() is None for process in processes), "a worker stopped"
+        assert time.monotonic() < deadline, "the workers did not start"
         time.sleep(0.1)
-    return process
+    return processes
 
 
 def stop(process: subprocess.Popen, sig=signal.SIGTERM) -> None:
@@ -60,9 +66,8 @@ def stop(process: subprocess.Popen, sig=signal.SIGTERM) -> None:
 def workers():
     started = []
 
-    def start(**options):
-        started.append(start_worker(**options))
-        return started[-1]
+    def start(count: int = 1, **options):
+        return start_workers(count, started=started, **options)[-1]
 
     yield start
     for process in started:
@@ -82,8 +87,7 @@ def wait_all(agent, ids, timeout=120) -> list[dict]:
 def test_twenty_rows_and_twenty_webservice_bookings_of_one_slot_give_one_appointment(
     sincro_client, clinic, agent, live_server, workers
 ):
-    workers()
-    workers()
+    workers(2)
     day = future_day()
     barrier = threading.Barrier(40, timeout=60)
     row_ids, answers = [], []
@@ -165,3 +169,9 @@ def test_ready_reports_sincro_down_until_a_worker_beats(sincro_client, client, m
     assert client.get("/health/ready").json()["checks"]["sincro"] == "ok"
     metrics = client.get("/metrics", REMOTE_ADDR="127.0.0.1").content.decode()
     assert 'his_sincro_rows_pending{table="TT_RESERVATIONS_TMP"} 0.0' in metrics
+
+
+def test_workers_started_at_the_same_moment_all_run(sincro_client, workers):
+    seed_demo_hospital()  # enough rules that their first rebuilds of TT_AVAILABILITIES overlap
+    Worker().run(once=True)  # each of them rewrites these
+    workers(3)  # fails if one of them stops while starting
