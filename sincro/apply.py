@@ -294,6 +294,8 @@ PENDING_ROWS = Q(status_trigger__isnull=True) | Q(status_trigger="")
 
 def apply_next(table: Table, scope: Scope) -> bool:
     """Applies the oldest pending row of the table no other worker holds; False when there is none."""
+    if not table.model.objects.filter(PENDING_ROWS).exists():  # a read: no write lock taken for nothing
+        return False
     began = time.monotonic()
     error = None
     with transaction.atomic():
