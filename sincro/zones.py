@@ -3,6 +3,7 @@ AT TIME ZONE itself). Written once per zone; a new center's zone is added when t
 and every zone in use when the worker starts."""
 
 import datetime as dt
+import functools
 import zoneinfo
 
 from django.conf import settings
@@ -19,7 +20,8 @@ def _offset(zone: zoneinfo.ZoneInfo, instant: dt.datetime) -> int:
     return int(instant.astimezone(zone).utcoffset().total_seconds() // 60)
 
 
-def periods(name: str) -> list[tuple[dt.datetime, dt.datetime, int]]:
+@functools.cache  # a zone's rules do not change while a process runs
+def periods(name: str) -> tuple[tuple[dt.datetime, dt.datetime, int], ...]:
     """(since, until, minutes east of UTC) covering 1850-2200; transitions found day by day, then to
     the second."""
     zone = zoneinfo.ZoneInfo(name)
@@ -40,7 +42,7 @@ def periods(name: str) -> list[tuple[dt.datetime, dt.datetime, int]]:
             since, current = high, _offset(zone, high)
         day = following
     found.append((since, LATEST, current))
-    return found
+    return tuple(found)
 
 
 @transaction.atomic
