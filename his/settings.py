@@ -161,6 +161,8 @@ HIS_EXCHANGE_KNOWN_HOSTS = env_str("HIS_EXCHANGE_KNOWN_HOSTS", str(Path.home() /
 HIS_SINCRO_CLIENT = env_str("HIS_SINCRO_CLIENT", "")
 HIS_SINCRO_POLL_SECONDS = env_int("HIS_SINCRO_POLL_SECONDS", 1, minimum=1)
 HIS_SINCRO_HEARTBEAT_SECONDS = env_int("HIS_SINCRO_HEARTBEAT_SECONDS", 60, minimum=5)
+# How many days ahead TT_RESERVATIONS reaches (0: no end); a bound keeps it fast with many future appointments.
+HIS_SINCRO_DAYS_AHEAD = env_int("HIS_SINCRO_DAYS_AHEAD", 0)
 
 INSTALLED_APPS = [
     "django.contrib.admin",

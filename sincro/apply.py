@@ -73,7 +73,9 @@ def agent_client() -> IntegrationClient:
 def become_agent(client: IntegrationClient) -> None:
     """The views show this client's centers and tuOtempO ids from now on."""
     Agent.objects.exclude(client=client).delete()
-    Agent.objects.update_or_create(client=client, defaults={"time_zone": settings.TIME_ZONE})
+    Agent.objects.update_or_create(
+        client=client, defaults={"time_zone": settings.TIME_ZONE, "days_ahead": settings.HIS_SINCRO_DAYS_AHEAD or None}
+    )
 
 
 def _blank(value: str | None) -> str | None:

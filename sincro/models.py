@@ -174,6 +174,11 @@ class Agent(models.Model):
 
     client = models.ForeignKey(IntegrationClient, on_delete=models.CASCADE, related_name="+")
     time_zone = models.CharField(max_length=64, help_text="The hospital's (HIS_TIME_ZONE): for results of no center.")
+    days_ahead = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="HIS_SINCRO_DAYS_AHEAD: TT_RESERVATIONS ends this many days ahead; empty: never.",
+    )
 
     class Meta:
         db_table = "sincro_agent"

@@ -72,6 +72,14 @@ class Dialect:
         return "CURRENT_DATE" if self.pg else "date('now')"
 
     @property
+    def horizon(self) -> str:
+        """The end of TT_RESERVATIONS: HIS_SINCRO_DAYS_AHEAD days ahead, as the worker keeps it (none: far)."""
+        days = "COALESCE((SELECT MAX(days_ahead) FROM sincro_agent), 36500)"
+        if self.pg:
+            return f"(CURRENT_DATE + {days})"
+        return f"datetime('now', 'start of day', '+' || {days} || ' days')"
+
+    @property
     def week_ago(self) -> str:
         return "(CURRENT_DATE - 7)" if self.pg else "datetime('now', 'start of day', '-7 days')"
 
@@ -226,7 +234,7 @@ JOIN centers_location l ON l.id = r.location_id
 JOIN centers_center c ON c.id = l.center_id
 {d.offset_join("os", "c.time_zone", "a.start")}
 {d.offset_join("oe", "c.time_zone", 'a."end"')}
-WHERE c.id {IN_SCOPE} AND a.start >= {d.week_ago}""",
+WHERE c.id {IN_SCOPE} AND a.start >= {d.week_ago} AND a.start < {d.horizon}""",
         "TT_DOWNLOADS": f"""SELECT m.lid AS DOWNLOAD_LID,
   m.code AS DOWNLOAD_CODE,
   m.filename AS DOWNLOAD_FILENAME,

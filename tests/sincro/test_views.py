@@ -237,3 +237,18 @@ def test_a_client_limited_to_one_center_sees_only_that_centers_rows(demo, agent,
     assert locations and all(lid.startswith("MAD") for lid in locations)
     reservations = {r["LOCATION_LID"] for r in agent.rows("SELECT LOCATION_LID FROM TT_RESERVATIONS")}
     assert reservations and all(lid.startswith("MAD") for lid in reservations)
+
+
+def test_reservations_end_days_ahead_when_the_hospital_sets_a_horizon(sincro_client, clinic, agent, settings):
+    from demo.factories import AppointmentFactory
+
+    soon, later = (
+        AppointmentFactory(resource=clinic["D1"], activity=clinic["visit"], start=timezone.now() + dt.timedelta(days=d))
+        for d in (1, 10)
+    )
+    Worker().run(once=True)
+    assert {soon.lid, later.lid} <= {r["APP_LID"] for r in agent.rows("SELECT APP_LID FROM TT_RESERVATIONS")}
+    settings.HIS_SINCRO_DAYS_AHEAD = 5
+    Worker().run(once=True)
+    shown = {r["APP_LID"] for r in agent.rows("SELECT APP_LID FROM TT_RESERVATIONS")}
+    assert soon.lid in shown and later.lid not in shown
