@@ -213,3 +213,12 @@ def test_a_requested_result_fills_tt_downloads_and_empty_removes_the_content(rea
     )
     apply()
     assert agent.row("TT_DOWNLOADS_TMP", "DOWNLOAD_TMP_ID", stranger)["STATUS_TRIGGER"].startswith("ERROR: No result")
+
+
+@pytest.mark.parametrize(("name", "message"), [("", "HIS_SINCRO_CLIENT is empty"), ("nobody", "names no active")])
+def test_the_worker_refuses_to_start_without_its_client(transactional_db, settings, name, message):
+    from django.core.management import CommandError, call_command
+
+    settings.HIS_SINCRO_CLIENT = name
+    with pytest.raises(CommandError, match=message):
+        call_command("sincro_worker", "--once")

@@ -1,4 +1,5 @@
-from django.core.management.base import BaseCommand
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.base import BaseCommand, CommandError
 
 from sincro.worker import Worker
 
@@ -14,6 +15,9 @@ class Command(BaseCommand):
         parser.add_argument("--once", action="store_true", help="Apply the pending rows, then exit.")
 
     def handle(self, *args, once: bool, **options):
-        applied = Worker(out=self.stdout).run(once=once)
+        try:
+            applied = Worker(out=self.stdout).run(once=once)
+        except ImproperlyConfigured as exc:  # no client named, or not one that exists
+            raise CommandError(str(exc)) from None
         if once:
             self.stdout.write(f"{applied} row(s) applied.")
