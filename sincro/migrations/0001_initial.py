@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('appointments', '0006_names_fit_the_guide'),
-        ('clients', '0004_alter_auditentry_surface'),
+        ('clients', '0005_auditentry_surface_sincro'),
     ]
 
     operations = [

@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
         ("appointments", "0006_names_fit_the_guide"),
         ("patients", "0002_patient_links_possible_duplicates"),
         ("results", "0002_patient_moved"),
-        ("clients", "0004_alter_auditentry_surface"),
+        ("clients", "0005_auditentry_surface_sincro"),
         ("centers", "0002_names_fit_the_guide"),
     ]
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('clients', '0003_audit_request_id_and_message'),
+        ('clients', '0004_audit_parameter_names_and_warnings'),
     ]
 
     operations = [
