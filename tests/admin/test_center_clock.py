@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from appointments import admin as appointments_admin
-from appointments.models import Absence, Appointment, AppointmentStatus, Origin, Weekday
+from appointments.models import Absence, Appointment, AppointmentStatus, Origin
 from demo import factories as f
 
 ONE_DAY = dt.timedelta(days=1)
