@@ -799,7 +799,7 @@ def test_results_cannot_be_deleted_only_withdrawn(admin_client):
 
     assert deleting.status_code == 403
     assert [name for name, _ in listing.context["action_form"].fields["action"].choices] == ["", "withdraw_results"]
-    assert MSG_NO_DELETE in listing.content.decode()
+    assert str(MSG_NO_DELETE) in listing.content.decode()
     result.refresh_from_db()
     assert result.status == ResultStatus.VALID
     assert result.file.read().startswith(b"%PDF-")
