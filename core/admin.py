@@ -2,10 +2,11 @@
 
 from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
-admin.site.site_header = "Hospital scheduling"
-admin.site.site_title = "Hospital scheduling"
-admin.site.index_title = "Desk administration"
+admin.site.site_header = _("Hospital scheduling")
+admin.site.site_title = _("Hospital scheduling")
+admin.site.index_title = _("Desk administration")
 
 
 class ExternalIdReadOnlyMixin:
