@@ -294,7 +294,7 @@ class Appointment(ExternalIdMixin):
         blank=True,
         help_text=_("Empty: the server gives one. APP_LID in tuOtempO."),
     )
-    tid = models.CharField(_("tuOtempO's appointment no."), max_length=50, blank=True, help_text=_("APP_TID."))
+    tid = models.CharField(_("appointment no. in tuOtempO"), max_length=50, blank=True, help_text=_("APP_TID."))
     resource = models.ForeignKey(
         Resource, verbose_name=_("doctor"), on_delete=models.PROTECT, related_name="appointments"
     )

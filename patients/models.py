@@ -149,13 +149,13 @@ class PatientLink(models.Model):
     an id means something only together with the integration client that sent it."""
 
     client = models.ForeignKey(IntegrationClient, on_delete=models.CASCADE, related_name="patient_links")
-    tid = models.CharField(_("tuOtempO's patient no."), max_length=50, help_text=_("USER_TID in tuOtempO."))
+    tid = models.CharField(_("patient no. in tuOtempO"), max_length=50, help_text=_("USER_TID in tuOtempO."))
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="links")
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = _("tuOtempO's patient no.")
-        verbose_name_plural = _("tuOtempO's patient numbers")
+        verbose_name = _("patient no. in tuOtempO")
+        verbose_name_plural = _("patient numbers in tuOtempO")
         constraints = [
             models.UniqueConstraint(fields=["client", "tid"], name="patient_link_tid_per_client"),
             # One account of an instance per patient record: a second id of the same client registers a new

@@ -327,3 +327,36 @@ def test_the_list_opens_at_today_with_active_appointments_only(admin_client):
         if monday <= a.start.astimezone(zone).date() < monday + 7 * ONE_DAY
     ]
     assert week == in_week  # the calendar week, Monday to Sunday, its past days included
+
+
+# The hospital's words and dates
+
+
+@pytest.mark.django_db
+def test_the_appointment_pages_use_the_hospitals_words_and_dd_mm_yyyy(admin_client):
+    doctor, activity = doctor_in("Europe/Madrid")
+    day = timezone.localdate() + 2 * ONE_DAY
+    appointment = f.AppointmentFactory(
+        resource=doctor, activity=activity, start=dt.datetime.combine(day, dt.time(9), doctor.location.center.zone)
+    )
+
+    listing = admin_client.get(reverse("admin:appointments_appointment_changelist")).content.decode()
+    form = admin_client.get(reverse("admin:appointments_appointment_change", args=[appointment.pk])).content.decode()
+
+    for word in ("Doctor", "Appointment no.", "Confirmed", "When (center time)"):
+        assert word in listing + form, word
+    assert "APP_LID in tuOtempO" in form  # tuOtempO's names only as help text
+    for wire in (">APP_LID<", ">RESOURCE_LID<", "Resources", "Pending"):
+        assert wire not in listing + form, wire
+    assert f'value="{day:%d/%m/%Y}"' in form  # the date input writes dd/mm/yyyy
+    created = timezone.localtime(appointment.created)
+    assert f"{created:%d/%m/%Y}" in form
+
+
+@pytest.mark.django_db
+def test_the_results_filters_are_named_in_the_hospitals_words(admin_client):
+    f.MedicalResultFactory()
+
+    listing = admin_client.get(reverse("admin:results_medicalresult_changelist")).content.decode()
+
+    assert "By file type" in listing and "DOWNLOAD_TYPE" not in listing
