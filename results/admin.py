@@ -1,6 +1,7 @@
 """The desk's view of medical results: uploaded, corrected and withdrawn through results.services,
 never deleted, and their files never linked (they are served only through the webservices)."""
 
+import datetime as dt
 import secrets
 from pathlib import PurePath
 
@@ -51,9 +52,23 @@ MSG_HELD = _("Kept from your previous attempt: {name} ({size}). Choose another f
 MSG_FROM_FILE = _("Empty: taken from the uploaded file.")
 
 
+def forget_stale_held() -> None:
+    """Files held longer than HELD_MAX_AGE belong to forms nobody sent again: deleted."""
+    storage = default_storage
+    if not storage.exists(HELD_FOLDER):
+        return
+    limit = timezone.now() - dt.timedelta(seconds=HELD_MAX_AGE)
+    for folder in storage.listdir(HELD_FOLDER)[0]:
+        for name in storage.listdir(f"{HELD_FOLDER}/{folder}")[1]:
+            path = f"{HELD_FOLDER}/{folder}/{name}"
+            if storage.get_modified_time(path) < limit:
+                storage.delete(path)
+
+
 def hold_upload(upload) -> str:
     """Keeps a chosen file for the form's next attempt (a browser never sends it twice); a signed token names it."""
     storage = default_storage
+    forget_stale_held()
     name = storage.save(f"{HELD_FOLDER}/{secrets.token_hex(8)}/{PurePath(upload.name).name}", upload)
     upload.seek(0)
     return signing.dumps({"name": name, "file": PurePath(upload.name).name}, salt=HELD_SALT)

@@ -2,7 +2,9 @@
 the file is told by its content (a text file is no medical result), and withdrawing says when nothing
 changed."""
 
+import os
 import re
+import time
 from html import escape
 
 import pytest
@@ -119,3 +121,17 @@ def test_withdrawing_counts_only_those_it_withdrew(admin_client):
     assert shown == [(results_admin.MSG_WITHDRAWN.format(count=1), "success")]
     valid.refresh_from_db()
     assert valid.status == ResultStatus.WITHDRAWN
+
+
+@pytest.mark.django_db
+def test_files_held_longer_than_a_day_are_deleted_when_another_is_held(admin_client, settings):
+    patient = f.PatientFactory()
+    stale = default_storage.save("held-uploads/old/informe.pdf", SimpleUploadedFile("informe.pdf", PDF))
+    two_days_ago = time.time() - 2 * 24 * 3600
+    os.utime(default_storage.path(stale), (two_days_ago, two_days_ago))
+
+    admin_client.post(ADD, form(patient, code="", upload=SimpleUploadedFile("nuevo.pdf", PDF)))
+
+    assert not default_storage.exists(stale)
+    held = [p.name for p in (settings.MEDIA_ROOT / "held-uploads").rglob("*") if p.is_file()]
+    assert held == ["nuevo.pdf"]
