@@ -181,7 +181,7 @@ class DeliverableFilter(admin.SimpleListFilter):
 @admin.register(MedicalResult)
 class MedicalResultAdmin(ExternalIdReadOnlyMixin, admin.ModelAdmin):
     form = MedicalResultForm
-    list_display = ("lid", "code", "filename", "patient", "center", "status", "deliverable", "size", "created")
+    list_display = ("lid", "code", "filename", "patient", "center", "status", "deliverable", "size", "created_local")
     list_filter = ("status", DeliverableFilter, "center", "file_type", "created")
     list_select_related = ("patient", "center")
     search_fields = ("=lid", "code", "filename", "=patient__lid", "=patient__links__tid", "patient__id_number")
@@ -189,6 +189,12 @@ class MedicalResultAdmin(ExternalIdReadOnlyMixin, admin.ModelAdmin):
     date_hierarchy = "created"
     show_full_result_count = False
     actions = ("withdraw_results",)
+
+    @admin.display(description=_("created (center time)"), ordering="created")
+    def created_local(self, obj: MedicalResult) -> str:
+        """On the result's center's clock (the hospital's default zone when it names none)."""
+        zone = obj.center.zone if obj.center_id else timezone.get_default_timezone()
+        return f"{timezone.localtime(obj.created, zone):%d/%m/%Y %H:%M}"
 
     @admin.display(description=_("deliverable"), boolean=True)
     def deliverable(self, obj: MedicalResult) -> bool:

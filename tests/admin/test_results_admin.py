@@ -5,11 +5,13 @@ changed."""
 import os
 import re
 import time
+import zoneinfo
 from html import escape
 
 import pytest
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from demo import factories as f
 from results import admin as results_admin
@@ -135,3 +137,13 @@ def test_files_held_longer_than_a_day_are_deleted_when_another_is_held(admin_cli
     assert not default_storage.exists(stale)
     held = [p.name for p in (settings.MEDIA_ROOT / "held-uploads").rglob("*") if p.is_file()]
     assert held == ["nuevo.pdf"]
+
+
+@pytest.mark.django_db
+def test_the_list_shows_when_a_result_was_created_on_its_centers_clock(admin_client):
+    result = f.MedicalResultFactory(center=f.CenterFactory(time_zone="Atlantic/Canary"))
+
+    listing = admin_client.get("/admin/results/medicalresult/").content.decode()
+
+    local = timezone.localtime(result.created, zoneinfo.ZoneInfo("Atlantic/Canary"))
+    assert f"{local:%d/%m/%Y %H:%M}" in listing
