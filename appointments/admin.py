@@ -113,6 +113,9 @@ class CenterClockMixin:
             resource = Resource.objects.select_related("location__center").filter(pk=resource_pk).first()
             if resource is not None:
                 return resource.location.center
+        location_pk = _pk(data.get("location"))  # a new doctor's page: its location's center
+        if location_pk is not None:
+            return Center.objects.filter(locations__pk=location_pk).first()
         center_pk = _pk(data.get("center"))
         return Center.objects.filter(pk=center_pk).first() if center_pk is not None else None
 

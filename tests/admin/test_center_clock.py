@@ -360,3 +360,32 @@ def test_the_results_filters_are_named_in_the_hospitals_words(admin_client):
     listing = admin_client.get(reverse("admin:results_medicalresult_changelist")).content.decode()
 
     assert "By file type" in listing and "DOWNLOAD_TYPE" not in listing
+
+
+@pytest.mark.django_db
+def test_a_new_doctors_absence_is_read_on_the_clock_of_the_location_chosen(admin_client):
+    from tests.admin.test_admin import _form_data
+
+    location = f.LocationFactory(center=f.CenterFactory(time_zone="Atlantic/Canary"))
+    first = timezone.localdate() + 20 * ONE_DAY
+    page = admin_client.get(reverse("admin:appointments_resource_add"))
+    data = _form_data(
+        page,
+        lid="D900",
+        first_name="Nira",
+        location=location.pk,
+        **{
+            "absences-TOTAL_FORMS": "1",
+            "absences-0-start_0": f"{first:%d/%m/%Y}",
+            "absences-0-start_1": "00:00",
+            "absences-0-end_0": f"{first + ONE_DAY:%d/%m/%Y}",
+            "absences-0-end_1": "00:00",
+            "absences-0-reason": "Congreso",
+        },
+    )
+
+    response = admin_client.post(reverse("admin:appointments_resource_add"), data)
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    absence = Absence.objects.get()
+    assert absence.start == dt.datetime.combine(first, dt.time(), zoneinfo.ZoneInfo("Atlantic/Canary"))
