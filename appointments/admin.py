@@ -6,11 +6,12 @@ import datetime
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.http import HttpResponseRedirect
+from django.http import HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
@@ -135,15 +136,24 @@ class CenterClockMixin:
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)
         center = getattr(request, "form_center", None)
-        help_text = (
-            MSG_ZONE_KNOWN.format(center=center.name, zone=center.time_zone)
-            if center is not None
-            else self.zone_unknown_help
+        # center_clock.js names the zone as soon as a doctor (or center) is picked, asking clock_view.
+        help_text = format_html(
+            '<span class="center-zone" data-clock-url="{}">{}</span>',
+            reverse("admin:appointments_resource_clock"),
+            zone_help(center) if center is not None else self.zone_unknown_help,
         )
         for name in self.clock_fields:
             if name in form.base_fields:
                 form.base_fields[name].help_text = help_text
         return form
+
+    @property
+    def media(self):
+        return super().media + forms.Media(js=["appointments/center_clock.js"])
+
+
+def zone_help(center: Center) -> str:
+    return MSG_ZONE_KNOWN.format(center=center.name, zone=center.time_zone)
 
 
 # Resource and what hangs under it
@@ -218,6 +228,17 @@ class ResourceAdmin(CenterClockMixin, ExternalIdReadOnlyMixin, admin.ModelAdmin)
 
     def center_of(self, obj: Resource) -> Center:
         return obj.location.center
+
+    def get_urls(self):
+        clock = path("clock/", self.admin_site.admin_view(self.clock_view), name="appointments_resource_clock")
+        return [clock, *super().get_urls()]
+
+    def clock_view(self, request):
+        """The zone of the doctor (?resource=) or center (?center=) picked on a form, for its help texts."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        center = self.chosen_center(request)
+        return JsonResponse({"text": str(zone_help(center) if center is not None else MSG_ZONE_OF_DOCTOR)})
 
 
 @admin.register(ActivityGroup)

@@ -42,6 +42,8 @@ def visible_timezone_notes(clerk: Clerk) -> list[str]:
 
 
 def test_a_las_palmas_doctor_booked_at_nine_in_the_admin_is_nine_over_rest(browser, live_server, clinic, manager):
+    from selenium.webdriver.support.wait import WebDriverWait
+
     # The browser's own clock is UTC, an hour from Madrid and, in summer, from Las Palmas too.
     doctor, visit, day = clinic["d3"], clinic["visit"], clinic["day"]
     patient = PatientFactory(lid="P77", first_name="Nira", second_name="Suárez")
@@ -51,7 +53,16 @@ def test_a_las_palmas_doctor_booked_at_nine_in_the_admin_is_nine_over_rest(brows
         + f"?resource={doctor.pk}&activity={visit.pk}&patient={patient.pk}"
     )
 
-    log_in(clerk, add)
+    # Picking the doctor names the zone before anything is typed.
+    log_in(clerk, reverse("admin:appointments_appointment_add"))
+    assert "Atlantic/Canary" not in clerk.find(".field-start").text
+    clerk.browser.execute_script(
+        "django.jQuery('#id_resource').append(new Option('D3', arguments[0], true, true)).trigger('change');", doctor.pk
+    )
+    WebDriverWait(clerk.browser, 20).until(lambda b: "Atlantic/Canary" in clerk.find(".field-start").text)
+    assert "Clínica Las Palmas" in clerk.find(".field-end").text
+
+    clerk.open(add)
     assert "Atlantic/Canary" in clerk.find(".field-start").text
     assert visible_timezone_notes(clerk) == []
     clerk.find("input[name=start_0]").send_keys(ddmmyyyy(day))

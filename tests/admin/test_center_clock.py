@@ -389,3 +389,21 @@ def test_a_new_doctors_absence_is_read_on_the_clock_of_the_location_chosen(admin
     assert response.status_code == 302, response.content.decode()[:2000]
     absence = Absence.objects.get()
     assert absence.start == dt.datetime.combine(first, dt.time(), zoneinfo.ZoneInfo("Atlantic/Canary"))
+
+
+@pytest.mark.django_db
+def test_the_form_asks_the_zone_of_the_doctor_or_center_picked(admin_client, client, django_user_model):
+    doctor, _activity = doctor_in("Atlantic/Canary")
+    rome = f.CenterFactory(time_zone="Europe/Rome")
+    url = reverse("admin:appointments_resource_clock")
+
+    by_doctor = admin_client.get(url, {"resource": doctor.pk}).json()
+    by_center = admin_client.get(url, {"center": rome.pk}).json()
+    page = admin_client.get(reverse(ADD)).content.decode()
+
+    assert by_doctor == {"text": f"Wall-clock time of {doctor.location.center.name}: Atlantic/Canary."}
+    assert by_center["text"].endswith("Europe/Rome.")
+    assert f'data-clock-url="{url}"' in page and "appointments/center_clock.js" in page
+    stranger = django_user_model.objects.create_user(username="stranger", password="x", is_staff=True)
+    client.force_login(stranger)
+    assert client.get(url, {"resource": doctor.pk}).status_code == 403
