@@ -6,7 +6,7 @@ HIS_PORT ?= 8000
 HIS_WORKERS ?= 4
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run serve test lint format migrate seed clean bench reliability messages
+.PHONY: venv run serve test lint format migrate seed clean bench bench-sincro reliability messages
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed: $(PYTHON) was not found (set PYTHON=...)."; exit 1; }
@@ -23,9 +23,13 @@ migrate: venv
 seed: migrate
 	$(BIN)/python manage.py seed_demo
 
+# The Sincro worker runs beside the server (docs/sincro.md); one Ctrl-C stops both.
 run: seed
 	$(BIN)/python manage.py ensure_demo_admin
-	HIS_DEBUG=$${HIS_DEBUG:-1} HIS_LOG_FORMAT=$${HIS_LOG_FORMAT:-text} $(BIN)/python manage.py runserver 127.0.0.1:$(HIS_PORT)
+	@echo "Sincro: rows written to TT_RESERVATIONS_TMP, TT_DELETE_RESERVATION and TT_DOWNLOADS_TMP are applied as $${HIS_SINCRO_CLIENT:-sincro-demo} (docs/sincro.md)."
+	HIS_SINCRO_CLIENT=$${HIS_SINCRO_CLIENT:-sincro-demo} HIS_DEBUG=$${HIS_DEBUG:-1} HIS_LOG_FORMAT=$${HIS_LOG_FORMAT:-text} \
+		sh -c '$(BIN)/python manage.py sincro_worker & worker=$$!; trap "kill $$worker 2>/dev/null" EXIT INT TERM; \
+		$(BIN)/python manage.py runserver 127.0.0.1:$(HIS_PORT)'
 
 serve: venv
 	$(BIN)/python manage.py migrate --noinput
@@ -54,6 +58,11 @@ format: venv
 bench: venv
 	@command -v wrk >/dev/null 2>&1 || { echo "make bench needs wrk (Debian: apt-get install wrk)."; exit 1; }
 	$(BIN)/python bench/run.py $(if $(BENCH_REUSE),--reuse) $(BENCH_ARGS)
+
+# Sincro on PostgreSQL (docs/sincro.md): rows per second with one and two workers, INSERT to
+# STATUS_TRIGGER latency, reading each view; BENCH_ARGS="--appointments 1000000" fills the database first.
+bench-sincro: venv
+	$(BIN)/python bench/sincro.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3* media staticfiles .pytest_cache

@@ -333,3 +333,18 @@ def mark_absence(
     if end <= start:
         raise DomainError(INVALID_INPUT, MSG_ABSENCE_END)
     return Absence.objects.create(resource=resource, center=center, start=start, end=end, reason=reason.strip()[:200])
+
+
+@transaction.atomic
+def keep_caller_ids(
+    *, appointment: Appointment, tid: str = "", owner_lid: str = "", owner_tid: str = "", owner_name: str = ""
+) -> Appointment:
+    """Keeps the ids a caller gives its booking (its own appointment id, who booked it), so that the
+    hospital can show them back; an empty value leaves what is kept."""
+    given = {"tid": tid[:50], "owner_lid": owner_lid[:50], "owner_tid": owner_tid[:50], "owner_name": owner_name[:100]}
+    changed = [name for name, value in given.items() if value and getattr(appointment, name) != value]
+    for name in changed:
+        setattr(appointment, name, given[name])
+    if changed:
+        appointment.save(update_fields=[*changed, "modified"])
+    return appointment

@@ -162,6 +162,15 @@ HIS_TRUSTED_PROXIES = env_networks("HIS_TRUSTED_PROXIES")
 HIS_EXCHANGE_PASSWORD = env_str("HIS_EXCHANGE_PASSWORD", "")
 HIS_EXCHANGE_KEY_FILE = env_str("HIS_EXCHANGE_KEY_FILE", "")
 HIS_EXCHANGE_KNOWN_HOSTS = env_str("HIS_EXCHANGE_KNOWN_HOSTS", str(Path.home() / ".ssh" / "known_hosts"))
+# Sincro (docs/sincro.md): the integration client whose support-table rows `manage.py sincro_worker`
+# applies; empty: no Sincro (and no worker check in /health/ready). How often a worker looks for rows
+# when nothing wakes it (SQLite polls; PostgreSQL wakes it on each insert), and how long a worker may
+# stay silent before /health/ready reports Sincro down.
+HIS_SINCRO_CLIENT = env_str("HIS_SINCRO_CLIENT", "")
+HIS_SINCRO_POLL_SECONDS = env_int("HIS_SINCRO_POLL_SECONDS", 1, minimum=1)
+HIS_SINCRO_HEARTBEAT_SECONDS = env_int("HIS_SINCRO_HEARTBEAT_SECONDS", 60, minimum=5)
+# How many days ahead TT_RESERVATIONS reaches (0: no end); a bound keeps it fast with many future appointments.
+HIS_SINCRO_DAYS_AHEAD = env_int("HIS_SINCRO_DAYS_AHEAD", 0)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -189,6 +198,7 @@ INSTALLED_APPS = [
     "exchange",
     "probe",
     "desk",
+    "sincro",
     "demo",
     "ops",
 ]

@@ -28,6 +28,7 @@ from patients.models import Patient, PossibleDuplicate
 from results.admin import MSG_NO_DELETE
 from results.models import MedicalResult, ResultStatus
 from results.services import MSG_TYPE_MISMATCH
+from sincro.models import CancellationRow, DownloadFile, DownloadRow, ReservationRow
 from webservices.auth import MSG_BAD_CREDENTIALS, authenticate
 
 START = (timezone.now() + dt.timedelta(days=5)).replace(hour=9, minute=0, second=0, microsecond=0)
@@ -74,14 +75,35 @@ FACTORIES = {
     "exchange.exchangerow": lambda: ExchangeRow.objects.create(
         run=_exchange_run(), file_name="replies.csv", line=2, app_lid="A1", outcome="APPLIED"
     ),
+    "sincro.reservationrow": lambda: ReservationRow.objects.create(
+        app_tid="T1", app_action="ADD", app_date="01/01/2030", app_start_time="09:00", resource_lid="D1"
+    ),
+    "sincro.cancellationrow": lambda: CancellationRow.objects.create(app_lid="A1", status_trigger="OK"),
+    "sincro.downloadrow": lambda: DownloadRow.objects.create(
+        download_lid="R1",
+        download_tid="X",
+        download_action="UPDATE",
+        req_date="01/01/2030",
+        req_time="09:00",
+        user_lid="P1",
+        status_trigger="ERROR: No result with DOWNLOAD_LID R1.",
+    ),  # fmt: skip
+    "sincro.downloadfile": lambda: DownloadFile.objects.create(
+        download_lid=f"R{DownloadFile.objects.count() + 1}", file_name="r.pdf", file_content=b"%PDF"
+    ),
 }
+# Logs of what happened, and the Sincro agent's rows: nothing to add by hand.
 READ_ONLY = {
     AuditEntry,
     InspectedCall,
     ExchangeRun,
     ExchangeRow,
     PossibleDuplicate,
-}  # logs of what happened: nothing to add by hand
+    ReservationRow,
+    CancellationRow,
+    DownloadRow,
+    DownloadFile,
+}
 
 
 def _exchange_run():
