@@ -6,7 +6,7 @@ HIS_PORT ?= 8000
 HIS_WORKERS ?= 4
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run serve test lint format migrate seed clean bench bench-sincro reliability
+.PHONY: venv run serve test lint format migrate seed clean bench bench-sincro reliability messages
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed: $(PYTHON) was not found (set PYTHON=...)."; exit 1; }
@@ -66,3 +66,10 @@ bench-sincro: venv
 
 clean:
 	rm -rf $(VENV) db.sqlite3* media staticfiles .pytest_cache
+
+# The admin's and the desk's own strings: refreshes locale/*/LC_MESSAGES/django.po from the code (needs
+# gettext), then compiles the .mo files, which are committed. tests/test_translations.py checks both.
+MESSAGES_IGNORE := --ignore=.venv --ignore=tests --ignore=bench --ignore=staticfiles --ignore=media --ignore=docs
+messages: venv
+	$(BIN)/python manage.py makemessages -l es -l it --no-obsolete $(MESSAGES_IGNORE)
+	$(BIN)/python manage.py compilemessages --ignore=.venv

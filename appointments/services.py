@@ -8,7 +8,6 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from appointments.models import (
@@ -21,9 +20,8 @@ from appointments.models import (
     Insurance,
     Origin,
     Resource,
-    ResourceActivity,
 )
-from appointments.selectors import APPOINTMENT_RELATED, overlapping_appointment
+from appointments.selectors import APPOINTMENT_RELATED, absences_during, duration_of, overlapping_appointment
 from appointments.slots import Slot, find_slot
 from centers.models import Center
 from clients.scope import Scope
@@ -232,13 +230,11 @@ def why_not_bookable(
     """Why that slot cannot be booked, in the hospital's words: taken by another appointment, closed by
     an absence or a holiday, or not offered at all (outside the doctor's rules, in the past...)."""
     when = local_label(resource, start)
-    own = ResourceActivity.objects.filter(resource=resource, activity=activity).values_list("duration", flat=True)
-    end = start + dt.timedelta(minutes=next(iter(own), None) or activity.duration)
+    end = start + duration_of(resource=resource, activity=activity)
     taken = overlapping_appointment(resource=resource, start=start, end=end, exclude=exclude) is not None
     if taken and start > timezone.now():
         return DomainError(CONFLICT, MSG_SLOT_TAKEN, when=when, resource=resource.lid)
-    closing = Q(resource=resource) | Q(center_id=resource.location.center_id)
-    if Absence.objects.filter(closing, start__lt=end, end__gt=start).exists():
+    if absences_during(resource=resource, start=start, end=end).exists():
         return DomainError(CONFLICT, MSG_SLOT_CLOSED, when=when, resource=resource.lid)
     if insurance is not None:
         return DomainError(

@@ -130,8 +130,16 @@ elif len(SECRET_KEY) < 50:
 ALLOWED_HOSTS = env_list("HIS_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 TIME_ZONE = env_time_zone("HIS_TIME_ZONE", "Europe/Madrid")
 USE_TZ = True
-LANGUAGE_CODE = "en-us"
+# The admin and the desk speak the hospital's language: English, Spanish or Italian (a switch on every
+# page changes it for the session). The webservices answer in tuOtempO's words whatever it is.
+LANGUAGES = [("en", "English"), ("es", "Español"), ("it", "Italiano")]
+LANGUAGE_CODE = env_str("HIS_LANGUAGE", "en").strip().lower()
+if LANGUAGE_CODE not in dict(LANGUAGES):
+    raise ImproperlyConfigured(f"HIS_LANGUAGE={LANGUAGE_CODE!r}: use one of {', '.join(dict(LANGUAGES))}.")
 USE_I18N = True
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# Dates dd/mm/yyyy and 24-hour times in every language (his/formats/).
+FORMAT_MODULE_PATH = ["his.formats"]
 
 DATABASES = {"default": env_database("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -197,9 +205,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "ops.middleware.RequestMiddleware",  # first: the request id and the log line cover everything else
+    "his.middleware.PlainNotFoundMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "webservices.middleware.WebserviceMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -221,6 +231,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
             ],
         },
     },
