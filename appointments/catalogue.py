@@ -9,7 +9,7 @@ that version, one primary-key read, on every call: a change committed by any pro
 ORM, a queryset update, a bulk load or raw SQL, is seen by the very next call of every process.
 Nothing is shared between processes and nothing expires by time.
 
-A version is never given twice (migration 0007), so an answer computed inside a transaction that
+A version is never given twice (migration 0008), so an answer computed inside a transaction that
 later rolls back is kept under a version no other call will ever read. An answer computed while a
 change commits may be newer than its version, never older.
 """

@@ -371,7 +371,7 @@ class Appointment(ExternalIdMixin):
 class CatalogueVersion(models.Model):
     """One row whose `version` changes, in the same transaction, with every change to what is offered:
     centers, locations, doctors, activities and their groups, insurances, prices and relations, rules,
-    absences and holidays. Database triggers make the change (migration 0007), so writes that bypass
+    absences and holidays. Database triggers make the change (migration 0008), so writes that bypass
     the ORM's save() (queryset.update(), bulk_create, raw SQL, file imports) move it too. A value is
     never given twice (a sequence on PostgreSQL, a random 64-bit number on SQLite), even after a
     rollback, so an answer kept under a version can only ever be that version's."""

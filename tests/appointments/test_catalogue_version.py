@@ -74,6 +74,7 @@ CHANGES = {
     "center saved": lambda: Center.objects.get(lid="MAD").save(),
     "location renamed by update()": lambda: Location.objects.update(name="Planta 2"),
     "doctor switched off": lambda: Resource.objects.filter(lid="D1").update(web_enabled=False),
+    "activity group renamed": lambda: Activity.objects.get(lid="ACT1").group.__class__.objects.update(name="Otro"),
     "activity price": lambda: Activity.objects.filter(lid="ACT1").update(price=Decimal("60.00")),
     "insurance renamed": lambda: Insurance.objects.filter(lid="INS1").update(name="Otra"),
     "resource price": lambda: ResourceActivity.objects.update(price=Decimal("70.00")),

@@ -86,8 +86,8 @@ def _run(statements_by_vendor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("appointments", "0006_names_fit_the_guide"),
-        ("centers", "0002_names_fit_the_guide"),
+        ("appointments", "0007_hospital_words"),
+        ("centers", "0003_hospital_words"),
     ]
 
     operations = [
