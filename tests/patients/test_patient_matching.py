@@ -467,27 +467,30 @@ def test_a_tid_linked_between_lookup_and_insert_is_reused(monkeypatch, app):
 
 @pytest.mark.django_db(transaction=True)
 def test_two_racing_bookings_with_the_same_new_tid_register_one_patient(monkeypatch, app):
-    """Both look the TID up, find nothing, wait for each other, then insert (PostgreSQL); on SQLite
-    the IMMEDIATE transactions already serialise them. The two requests describe the person with
-    different ID numbers, so the same-person lock does not serialise them: the unique link does."""
+    """Both start together, look the TID up, find nothing, wait for each other, then insert
+    (PostgreSQL); on SQLite the IMMEDIATE transactions serialise them once started. The two requests
+    describe the person with different ID numbers, so the same-person lock does not serialise them:
+    the unique link does. Each thread reports its patient or its exception."""
     real_matching = patients_module.matching_patients
-    barrier = threading.Barrier(2, timeout=10)
+    start_together = threading.Barrier(2, timeout=10)
+    looked_up_both = threading.Barrier(2, timeout=10)
 
     def matching_then_wait(*, data, centers=None):
         found = real_matching(data=data, centers=centers)
         if connection.vendor == "postgresql":
-            barrier.wait()
+            looked_up_both.wait()
         return found
 
     monkeypatch.setattr(patients_module, "matching_patients", matching_then_wait)
-    results, errors = [], []
+    outcomes: dict[int, object] = {}
 
     def book(n):
         try:
+            start_together.wait()
             with transaction.atomic():
-                results.append(resolve_patient(data=_sent(tid="T-RACE", id_number=f"X{n}"), scope=app).pk)
-        except Exception as exc:  # reported by the assertion below
-            errors.append(exc)
+                outcomes[n] = resolve_patient(data=_sent(tid="T-RACE", id_number=f"X{n}"), scope=app).pk
+        except Exception as exc:  # reported by the assertions below
+            outcomes[n] = exc
         finally:
             connection.close()
 
@@ -497,8 +500,9 @@ def test_two_racing_bookings_with_the_same_new_tid_register_one_patient(monkeypa
     for t in threads:
         t.join(timeout=30)
 
-    assert errors == []
-    assert len(results) == 2 and results[0] == results[1]
+    assert sorted(outcomes) == [0, 1], outcomes  # both reported
+    assert all(isinstance(pk, int) for pk in outcomes.values()), outcomes
+    assert outcomes[0] == outcomes[1]
     assert PatientLink.objects.filter(tid="T-RACE").count() == 1
     assert Patient.objects.count() == 1
 
