@@ -6,7 +6,7 @@ HIS_PORT ?= 8000
 HIS_WORKERS ?= 4
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run serve test lint format migrate seed clean bench reliability
+.PHONY: venv run serve test lint format migrate seed clean bench reliability mutate
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed: $(PYTHON) was not found (set PYTHON=...)."; exit 1; }
@@ -55,5 +55,13 @@ bench: venv
 	@command -v wrk >/dev/null 2>&1 || { echo "make bench needs wrk (Debian: apt-get install wrk)."; exit 1; }
 	$(BIN)/python bench/run.py $(if $(BENCH_REUSE),--reuse) $(BENCH_ARGS)
 
+# Mutation testing of the modules that hold the contract's rules, against their fast tests (docs/testing.md).
+# Slow (minutes per module): not part of CI; run before each release. MUTATE_ARGS narrows it to some
+# mutants, e.g. MUTATE_ARGS='"clients.scope*"'. Survivors: `.venv/bin/mutmut results`, `mutmut show NAME`.
+mutate: venv
+	rm -rf mutants
+	$(BIN)/mutmut run $(MUTATE_ARGS)
+	$(BIN)/mutmut results
+
 clean:
-	rm -rf $(VENV) db.sqlite3* media staticfiles .pytest_cache
+	rm -rf mutants $(VENV) db.sqlite3* media staticfiles .pytest_cache
