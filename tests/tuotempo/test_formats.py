@@ -83,6 +83,7 @@ def test_a_time_outside_the_day_is_an_input_error(value):
     [
         ("30/11/2026 09:30", dt.datetime(2026, 11, 30, 9, 30)),
         ("30/11/2026 09:30:15", dt.datetime(2026, 11, 30, 9, 30, 15)),
+        ("30/11/2026T09:30", dt.datetime(2026, 11, 30, 9, 30)),  # the ISO separator on a wall-clock stamp
         ("30/11/2026", dt.datetime(2026, 11, 30, 0, 0)),
         ("2026-11-30T09:30:00", dt.datetime(2026, 11, 30, 9, 30)),
         ("2026-11-30 09:30", dt.datetime(2026, 11, 30, 9, 30)),
