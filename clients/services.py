@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from centers.models import Center
-from clients.models import AuditEntry, IntegrationClient, PatientPattern
+from clients.models import DEFAULT_RATE_LIMIT, AuditEntry, IntegrationClient, PatientPattern
 from clients.signals import call_recorded
 from core.errors import CONFLICT, INVALID_INPUT, NOT_FOUND, DomainError
 from core.operations import current_request_id
@@ -29,7 +29,12 @@ def check_client_name(*, name: str) -> None:
 
 @transaction.atomic
 def create_integration_client(
-    *, name: str, center_lids: Sequence[str] | None = None, pattern: str = PatientPattern.LID, allowed_ips: str = ""
+    *,
+    name: str,
+    center_lids: Sequence[str] | None = None,
+    pattern: str = PatientPattern.LID,
+    allowed_ips: str = "",
+    rate_limit: int = DEFAULT_RATE_LIMIT,
 ) -> tuple[IntegrationClient, str]:
     """A new active client and its secret, which is shown this once and stored only hashed. Without a list
     of centers it holds the grant of every center; with one, only those centers."""
@@ -43,7 +48,11 @@ def create_integration_client(
     if missing:
         raise DomainError(NOT_FOUND, MSG_UNKNOWN_CENTERS, lids=", ".join(missing))
     client = IntegrationClient(
-        name=name, patient_pattern=pattern, allowed_ips=allowed_ips, all_centers=center_lids is None
+        name=name,
+        patient_pattern=pattern,
+        allowed_ips=allowed_ips,
+        all_centers=center_lids is None,
+        rate_limit=rate_limit,
     )
     secret = client.set_new_secret()
     client.save()

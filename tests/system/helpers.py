@@ -100,9 +100,10 @@ def manage(database_url: str, *args: str) -> str:
     return done.stdout
 
 
-def create_client(database_url: str, name: str) -> str:
+def create_client(database_url: str, name: str, *options: str) -> str:
     """A new integration client's secret."""
-    return json.loads(manage(database_url, "create_integration_client", name).strip().splitlines()[-1])["secret"]
+    output = manage(database_url, "create_integration_client", name, *options)
+    return json.loads(output.strip().splitlines()[-1])["secret"]
 
 
 _KEY = "system-tests-" + secrets.token_urlsafe(48)

@@ -11,7 +11,7 @@ import requests
 from django.utils import timezone
 
 from appointments.models import Appointment, AppointmentStatus, Weekday
-from clients.models import AuditEntry, IntegrationClient
+from clients.models import DEFAULT_RATE_LIMIT, AuditEntry, IntegrationClient
 from demo.factories import (
     ActivityFactory,
     AppointmentFactory,
@@ -199,6 +199,17 @@ def test_create_integration_client_without_centers_grants_every_center_and_says_
     assert IntegrationClient.objects.get(name="everywhere").all_centers
     madrid = IntegrationClient.objects.get(name="madrid")
     assert not madrid.all_centers and [c.lid for c in madrid.centers.all()] == ["MAD"]
+    assert madrid.rate_limit == DEFAULT_RATE_LIMIT
+
+
+def test_create_integration_client_sets_the_request_rate_limit(db, two_centers):
+    from django.core.management import call_command
+
+    call_command("create_integration_client", "load-test", "--rate-limit", "0")
+    call_command("create_integration_client", "slow", "--rate-limit", "12")
+
+    assert IntegrationClient.objects.get(name="load-test").rate_limit == 0
+    assert IntegrationClient.objects.get(name="slow").rate_limit == 12
 
 
 # --- authentication: nobody can lock the real client out -----------------------------------------

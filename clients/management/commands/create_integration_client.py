@@ -2,6 +2,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from clients.models import DEFAULT_RATE_LIMIT
 from clients.services import create_integration_client
 from core.errors import DomainError
 
@@ -18,12 +19,18 @@ class Command(BaseCommand):
         )
         parser.add_argument("--pattern", default="lid", choices=["lid", "tid"], help="Patient pattern.")
         parser.add_argument("--allowed-ips", default="", help="Comma-separated addresses or CIDR networks.")
+        parser.add_argument(
+            "--rate-limit",
+            type=int,
+            default=DEFAULT_RATE_LIMIT,
+            help=f"Calls per minute before THROTTLED (default {DEFAULT_RATE_LIMIT}; 0: no limit).",
+        )
 
-    def handle(self, *args, name, centers, pattern, allowed_ips, **options):
+    def handle(self, *args, name, centers, pattern, allowed_ips, rate_limit, **options):
         lids = None if centers is None else [lid.strip() for lid in centers.split(",") if lid.strip()]
         try:
             client, secret = create_integration_client(
-                name=name, center_lids=lids, pattern=pattern, allowed_ips=allowed_ips
+                name=name, center_lids=lids, pattern=pattern, allowed_ips=allowed_ips, rate_limit=rate_limit
             )
         except DomainError as error:
             raise CommandError(error.message) from None
