@@ -5,6 +5,7 @@ import secrets
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from centers.models import Center
 
@@ -72,7 +73,7 @@ class Surface(models.TextChoices):
 
 
 class AuditEntry(models.Model):
-    """One webservice call. Holds ids only: never names, contact data or file content."""
+    """One webservice call. Holds ids and parameter names only: never names, contact data or file content."""
 
     time = models.DateTimeField(db_index=True)
     client = models.ForeignKey(IntegrationClient, null=True, blank=True, on_delete=models.SET_NULL)
@@ -88,6 +89,21 @@ class AuditEntry(models.Model):
     )
     message = models.CharField(
         max_length=300, blank=True, help_text="A failed call's error message, without any value the caller typed."
+    )
+    params = models.JSONField(
+        _("parameter names"),
+        default=list,
+        blank=True,
+        help_text=_("The names of the parameters the call sent, as it spelled them; never their values."),
+    )
+    warnings = models.JSONField(
+        _("warnings"),
+        default=list,
+        blank=True,
+        help_text=_(
+            "What the call relied on of the server's leniency (a date as yyyy-mm-dd, a name in lower case, "
+            "an unknown parameter ignored...): code, parameter and sentence; never a value."
+        ),
     )
 
     class Meta:
@@ -108,3 +124,14 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.time:%d/%m/%Y %H:%M:%S} {self.surface} {self.method} {self.outcome}"
+
+
+class InspectedCall(AuditEntry):
+    """The audit log as an integrator testing its own client reads it (the admin's request inspector):
+    each call's parameter names and the leniency it relied on."""
+
+    class Meta:
+        proxy = True
+        ordering = ["-time"]
+        verbose_name = _("inspected call")
+        verbose_name_plural = _("request inspector")

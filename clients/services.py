@@ -87,11 +87,15 @@ def record_call(
     ids: dict[str, Any] | None = None,
     message: str = "",
     request_id: str | None = None,
+    params: list[str] | None = None,
+    warnings: list[dict[str, str]] | None = None,
 ) -> None:
     """Writes one audit entry: ids only, never names, contact data or content (`message`, a failed
-    call's error message, must already be without the values the caller typed). The request id is
-    the one being served unless given. A failure to write it is logged, never shown to the caller;
-    either way `call_recorded` is sent, so the call is counted even when the database is gone."""
+    call's error message, must already be without the values the caller typed; `params`, the names
+    the call sent, and `warnings`, what it relied on of the server's leniency, hold no values). The
+    request id is the one being served unless given. A failure to write it is logged, never shown
+    to the caller; either way `call_recorded` is sent, so the call is counted even when the database
+    is gone."""
     entry = AuditEntry(
         time=timezone.now(),
         client=client,
@@ -104,6 +108,8 @@ def record_call(
         ids=ids or {},
         request_id=(current_request_id() if request_id is None else request_id)[:64],
         message=message[:300],
+        params=params or [],
+        warnings=warnings or [],
     )
     stored = False
     try:

@@ -1,5 +1,6 @@
 """What the webservices know about the request being served: one object on the request, filled as the
-call goes (surface, method, client, outcome, ids), from which the audit entry is written once."""
+call goes (surface, method, client, outcome, ids, parameter names, warnings), from which the audit
+entry is written once."""
 
 import time
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ class WebserviceCall:
     outcome: str = "OK"  # or an error code, or INTERNAL_ERROR
     message: str = ""  # a failure's message for the audit log, without the values the caller typed
     ids: dict[str, Any] = field(default_factory=dict)
+    params: list[str] = field(default_factory=list)  # the parameter names received, as sent; never values
+    warnings: list[dict[str, str]] = field(default_factory=list)  # what the call relied on (leniency.py)
 
     @property
     def duration_ms(self) -> int:

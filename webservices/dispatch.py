@@ -1,12 +1,13 @@
 """One webservice call, whatever the surface: authenticate, parse, scope, run the handler, note the outcome.
 
 Both shells call `serve()`; it never lets an exception through other than DomainError, so no input
-reaches an HTTP 500 or shows a traceback. The audit entry is written by the middleware from the call.
+reaches an HTTP 500 or shows a traceback. The audit entry is written by the middleware from the call,
+with the parameter names received and what the call relied on of the parser's leniency (leniency.py).
 """
 
 import logging
 import zoneinfo
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -23,6 +24,16 @@ from tuotempo.formats import parse_date, parse_number, parse_time, parse_timesta
 from webservices.auth import authenticate
 from webservices.context import call_of
 from webservices.errors import audit_message
+from webservices.leniency import (
+    MAX_NAMES,
+    Leniency,
+    empty_optional,
+    given_twice,
+    name_case,
+    sent_name,
+    spelling,
+    unknown_parameter,
+)
 from webservices.registry import Answer, Call, Kind, Method
 
 logger = logging.getLogger(__name__)
@@ -46,15 +57,24 @@ def unavailable(exception: Exception) -> DomainError:
 
 
 def serve(
-    method: Method, *, request: HttpRequest, raw: Mapping[str, Any], unreadable: DomainError | None = None
+    method: Method,
+    *,
+    request: HttpRequest,
+    raw: Mapping[str, Any],
+    unreadable: DomainError | None = None,
+    noted: Sequence[Leniency] = (),
 ) -> Answer:
     """Runs one call of `method` for the request's client; failures come back as DomainError. `unreadable`:
-    why the shell could not read the arguments (answered as any other input error of the method)."""
+    why the shell could not read the arguments (answered as any other input error of the method); `noted`:
+    what the shell's own reading relied on of its leniency (a name repeated in a REST query string or form,
+    a SOAP parameter outside the service's namespace)."""
     call = call_of(request)
     call.method = method.name
+    call.params = [sent_name(name) for name in list(raw)[:MAX_NAMES]]
     answer: Answer | None = None
+    warnings: list[Leniency] = list(noted)
     try:
-        answer = invoke(method, client=authenticate(request), raw=raw, unreadable=unreadable)
+        answer = invoke(method, client=authenticate(request), raw=raw, unreadable=unreadable, warnings=warnings)
         if answer.error is not None:
             call.outcome, call.message = answer.error.code.name, audit_message(answer.error)
         return answer
@@ -68,17 +88,24 @@ def serve(
         raise error from None
     finally:
         call.ids = audit_ids(raw, answer)
+        call.warnings = [w.as_dict() for w in dict.fromkeys(warnings)][:MAX_NAMES]
 
 
 def invoke(
-    method: Method, *, client: IntegrationClient, raw: Mapping[str, Any], unreadable: DomainError | None = None
+    method: Method,
+    *,
+    client: IntegrationClient,
+    raw: Mapping[str, Any],
+    unreadable: DomainError | None = None,
+    warnings: list[Leniency] | None = None,
 ) -> Answer:
     """Parses a request for `method`, scopes it to the client's centers, and runs the handler. For the
-    methods whose answer carries its own result field, a failure is answered inside that field."""
+    methods whose answer carries its own result field, a failure is answered inside that field.
+    `warnings`, when given, receives what the call relied on of the parser's leniency."""
     try:
         if unreadable is not None:
             raise unreadable
-        values = parse(method, raw)
+        values = parse(method, raw, warnings=warnings)
         scope = scope_of(client, center_lid=values.get("CENTER_LID"))
         zone = default_zone(scope.centers)
         for param in method.params:
@@ -94,11 +121,21 @@ def invoke(
     return answer
 
 
-def normalise(raw: Mapping[str, Any]) -> dict[str, str]:
+def normalise(
+    raw: Mapping[str, Any], *, method: Method | None = None, warnings: list[Leniency] | None = None
+) -> dict[str, str]:
     """Upper-cases names, drops empty values (an empty value counts as absent) and refuses
-    anything that is not a single text value."""
+    anything that is not a single text value. With `warnings` (and the `method` called), notes each
+    name not in the guide's spelling, each parameter the method does not take, each empty value, each
+    name given again in another letter case."""
     values: dict[str, str] = {}
+    seen: set[str] = set()
     for key, value in raw.items():
+        if warnings is not None and method is not None:
+            _note_name(method, str(key), value, warnings)
+            if str(key).upper() in seen:
+                warnings.append(given_twice(str(key)))
+            seen.add(str(key).upper())
         if value is None:
             continue
         if isinstance(value, bool):
@@ -116,9 +153,23 @@ def normalise(raw: Mapping[str, Any]) -> dict[str, str]:
     return values
 
 
-def parse(method: Method, raw: Mapping[str, Any]) -> dict[str, Any]:
-    """Typed values for the method's parameters; unknown parameters are ignored."""
-    given = normalise(raw)
+def _note_name(method: Method, sent: str, value: Any, warnings: list[Leniency]) -> None:
+    name = sent.upper()
+    param = method.param(name)
+    if param is None:
+        warnings.append(unknown_parameter(sent, method.name))
+        return
+    if sent != name:
+        warnings.append(name_case(sent, name))
+    if not param.required and (value is None or (isinstance(value, str) and not value.strip())):
+        warnings.append(empty_optional(name))
+
+
+def parse(method: Method, raw: Mapping[str, Any], *, warnings: list[Leniency] | None = None) -> dict[str, Any]:
+    """Typed values for the method's parameters; unknown parameters are ignored. `warnings`, when
+    given, receives what the call relied on of this leniency (leniency.py)."""
+    given = normalise(raw, method=method, warnings=warnings)
+    lenient: list[str] | None = None if warnings is None else []
     values: dict[str, Any] = {}
     for param in method.all_params():
         value = given.get(param.name)
@@ -137,15 +188,18 @@ def parse(method: Method, raw: Mapping[str, Any]) -> dict[str, Any]:
             raise DomainError(INVALID_INPUT, MSG_TOO_LONG, name=param.name, limit=limit)
         match param.kind:
             case Kind.DATE:
-                values[param.name] = parse_date(param.name, value)
+                values[param.name] = parse_date(param.name, value, lenient=lenient)
             case Kind.TIME:
-                values[param.name] = parse_time(param.name, value)
+                values[param.name] = parse_time(param.name, value, lenient=lenient)
             case Kind.TIMESTAMP:
-                values[param.name] = parse_timestamp(param.name, value)
+                values[param.name] = parse_timestamp(param.name, value, lenient=lenient)
             case Kind.NUMBER:
                 values[param.name] = parse_number(param.name, value, low=param.low, high=param.high)
             case _:
                 values[param.name] = value
+        if lenient:
+            warnings.extend(spelling(param.name, code) for code in lenient)
+            lenient.clear()
     return values
 
 

@@ -56,6 +56,8 @@ class WebserviceMiddleware:
             address=client_address(request),
             ids=call.ids,
             message=call.message,
+            params=call.params,
+            warnings=call.warnings,
         )
         return no_store(request, response)
 

@@ -11,6 +11,7 @@ check scope and answer identically. Formats: tuotempo/formats.py; an empty value
 from __future__ import annotations
 
 import base64
+import functools
 import importlib
 import pkgutil
 from collections.abc import Callable, Iterator, Mapping
@@ -88,6 +89,14 @@ class Method:
     def all_params(self) -> tuple[Param, ...]:
         center = (Param("CENTER_LID", doc="Restricts the call to one center of the client's scope."),)
         return self.params + center if self.takes_center else self.params
+
+    @functools.cached_property
+    def _params_by_name(self) -> dict[str, Param]:
+        return {param.name: param for param in self.all_params()}
+
+    def param(self, name: str) -> Param | None:
+        """The parameter of that name (the guide's spelling), or None when the method takes none such."""
+        return self._params_by_name.get(name)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,9 @@
 
 Every answer is tuOtempO's envelope `{"result", "return", "msg", "code"}`, written by DRF's JSON
 renderer; `error_response` is the one place this surface answers a failure. Parameter names are
-accepted in any letter case; reads answer GET and POST, writes POST only.
+accepted in any letter case; reads answer GET and POST, writes POST only. A caller that sends
+`X-Request-Warnings: 1` gets one more member, `warnings`: what its call relied on of the server's
+leniency (leniency.py); without the header the envelope is exactly tuOtempO's.
 """
 
 import functools
@@ -24,9 +26,10 @@ from rest_framework.views import APIView
 
 from core.errors import INVALID_INPUT, NOT_FOUND, UNAUTHORIZED, DomainError
 from webservices.auth import REALM, authenticate
-from webservices.context import note_outcome
+from webservices.context import call_of, note_outcome
 from webservices.dispatch import serve
 from webservices.errors import HTTP_STATUS, audit_message, wire_message
+from webservices.leniency import Leniency, given_twice
 from webservices.registry import Answer, Content, Kind, Method, Param, methods
 
 MSG_BAD_BODY = "The request body could not be read: {detail}"
@@ -36,7 +39,17 @@ MSG_METHOD_NOT_ALLOWED = "{verb} is not accepted here: use {allowed}."
 MSG_UNKNOWN_METHOD = "There is no method {name!r}; see /api/docs/ for the list."
 MSG_TOO_LARGE = "The request body is over {limit} bytes."
 
+WARNINGS_HEADER = "X-Request-Warnings"
+_YES = ("1", "true", "yes", "on")
+
 _RENDERER = JSONRenderer()
+
+
+def warnings_asked(request: HttpRequest) -> list[dict[str, str]] | None:
+    """The call's warnings when the caller asks for them (X-Request-Warnings: 1), else None."""
+    if request.headers.get(WARNINGS_HEADER, "").strip().lower() in _YES:
+        return call_of(request).warnings
+    return None
 
 
 class ReadableSchemaRenderer(OpenApiJsonRenderer):
@@ -47,11 +60,13 @@ class ReadableSchemaRenderer(OpenApiJsonRenderer):
 
 def envelope(
     *, ok: bool, payload: Any = None, message: str | None = None, code: str | None = None, http_status: int = 200,
-    headers: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None, warnings: list[dict[str, str]] | None = None,
 ) -> HttpResponse:  # fmt: skip
     body = {"result": "OK" if ok else "ERROR", "return": payload, "msg": message}
     if not ok:
         body["code"] = code
+    if warnings is not None:
+        body["warnings"] = warnings
     return HttpResponse(_RENDERER.render(body), status=http_status, content_type="application/json", headers=headers)
 
 
@@ -73,6 +88,7 @@ def error_response(
         code=error.code.name,
         http_status=http_status or HTTP_STATUS[error.code],
         headers=all_headers,
+        warnings=warnings_asked(request),
     )
 
 
@@ -81,15 +97,20 @@ def render(method: Method, answer: Answer, request: HttpRequest) -> HttpResponse
     if answer.error is not None:
         return error_response(answer.error, request=request, payload=payload)
     content = next((v for v in payload.values() if isinstance(v, Content)), None) if isinstance(payload, dict) else None
+    warnings = warnings_asked(request)
     if content is not None:
-        return streamed_envelope(payload, content)
-    return envelope(ok=True, payload=payload)
+        return streamed_envelope(payload, content, warnings)
+    return envelope(ok=True, payload=payload, warnings=warnings)
 
 
-def streamed_envelope(payload: dict, content: Content) -> StreamingHttpResponse:
+def streamed_envelope(
+    payload: dict, content: Content, warnings: list[dict[str, str]] | None = None
+) -> StreamingHttpResponse:
     """The envelope around file content that is base64-encoded while it is sent."""
     marker = f"@@content-{uuid.uuid4().hex}@@"
     body = {"result": "OK", "return": {k: marker if v is content else v for k, v in payload.items()}, "msg": None}
+    if warnings is not None:
+        body["warnings"] = warnings
     before, after = json.dumps(body, ensure_ascii=False).split(marker)
 
     def parts():
@@ -98,6 +119,13 @@ def streamed_envelope(payload: dict, content: Content) -> StreamingHttpResponse:
         yield after.encode("utf-8")
 
     return StreamingHttpResponse(parts(), content_type="application/json")
+
+
+def repeated(values: Any) -> list[Leniency]:
+    """The names a query string or form gives more than once: only one value of each is read."""
+    if not hasattr(values, "lists"):
+        return []
+    return [given_twice(name) for name, items in values.lists() if len(items) > 1]
 
 
 def body_values(data: Any) -> Mapping[str, Any]:
@@ -152,14 +180,15 @@ class MethodView(APIView):
     permission_classes: list = []
     http_method_names = ["get", "post"]  # no OPTIONS: nothing is answered outside the envelope
 
-    def respond(self, request, raw: Mapping[str, Any]) -> HttpResponse:
+    def respond(self, request, raw: Mapping[str, Any], noted: list[Leniency]) -> HttpResponse:
         try:
-            return render(self.method, serve(self.method, request=request._request, raw=raw), request._request)
+            answer = serve(self.method, request=request._request, raw=raw, noted=noted)
+            return render(self.method, answer, request._request)
         except DomainError as error:
             return error_response(error, request=request._request)
 
     def get(self, request):
-        return self.respond(request, request.query_params.dict())
+        return self.respond(request, request.query_params.dict(), repeated(request.query_params))
 
     def post(self, request):
         try:
@@ -170,8 +199,26 @@ class MethodView(APIView):
             raw = body_values(data)
         except DomainError as error:
             return error_response(error, request=request._request)
-        return self.respond(request, raw)
+        return self.respond(request, raw, repeated(data))
 
+
+def warnings_field() -> serializers.Field:
+    return serializers.ListField(
+        child=serializers.DictField(child=serializers.CharField()),
+        required=False,
+        help_text=f"Only when the request has {WARNINGS_HEADER}: 1. What the call relied on of the server's "
+        "leniency: each {code, parameter, message}; never a value.",
+    )
+
+
+WARNINGS_PARAMETER = OpenApiParameter(
+    WARNINGS_HEADER,
+    {"type": "string", "enum": ["1", "0"]},
+    OpenApiParameter.HEADER,
+    required=False,
+    description="1: the answer lists, in `warnings`, what the call relied on of the server's leniency (names in "
+    "another letter case, unknown parameters ignored, empty optional values, dates as yyyy-mm-dd...).",
+)
 
 ERROR_ANSWER = inline_serializer(
     name="ErrorAnswer",
@@ -180,6 +227,7 @@ ERROR_ANSWER = inline_serializer(
         "return": serializers.JSONField(allow_null=True),
         "msg": serializers.CharField(help_text="What was wrong, in a sentence an integrator can act on."),
         "code": serializers.CharField(help_text="The error code (contract section 3)."),
+        "warnings": warnings_field(),
     },
 )
 
@@ -250,6 +298,7 @@ def _schema(method: Method):
             "return": record if not method.many else serializers.ListField(child=record),
             "msg": serializers.CharField(allow_null=True),
             "code": serializers.CharField(required=False, help_text="On ERROR: the error code (contract section 3)."),
+            "warnings": warnings_field(),
         },
     )
     params = method.all_params()
@@ -288,9 +337,11 @@ def _schema(method: Method):
         "tags": ["tuOtempO"],
         "responses": responses,
     }
-    decorators = {"post": extend_schema(request=body, **kwargs)}
+    decorators = {"post": extend_schema(request=body, parameters=[WARNINGS_PARAMETER], **kwargs)}
     if not method.write:
-        decorators["get"] = extend_schema(parameters=query, **kwargs | {"operation_id": f"{method.name}_get"})
+        decorators["get"] = extend_schema(
+            parameters=[*query, WARNINGS_PARAMETER], **kwargs | {"operation_id": f"{method.name}_get"}
+        )
     return decorators
 
 

@@ -27,6 +27,7 @@ from webservices.auth import REALM, authenticate
 from webservices.context import call_of, note_outcome
 from webservices.dispatch import serve
 from webservices.errors import SOAP_FAULTS, audit_message, wire_message
+from webservices.leniency import Leniency, other_namespace
 from webservices.registry import Answer, Content, Method, methods
 
 TNS = "http://tuotempo.his/ws"
@@ -133,10 +134,13 @@ def method_named_in(body: bytes) -> str:
     return match[1].decode("ascii", "replace") if match else ""
 
 
-def read_envelope(body: bytes, content_type: str = "") -> tuple[Method, dict[str, str], DomainError | None]:
+def read_envelope(
+    body: bytes, content_type: str = ""
+) -> tuple[Method, dict[str, str], DomainError | None, list[Leniency]]:
     """The operation a SOAP 1.1 request names, its arguments by element local name, and why they cannot
     be read when the envelope is sound but an argument is not (a structure, a repeated element): the
-    method answers that as any other input error, in its result field for the writes."""
+    method answers that as any other input error, in its result field for the writes. Last, the
+    arguments read although they were outside the service's namespace (the WSDL's are qualified)."""
     if has_doctype(body):
         raise DomainError(INVALID_INPUT, MSG_DOCTYPE)
     encoding = refused_encoding(body, content_type)
@@ -160,16 +164,20 @@ def read_envelope(body: bytes, content_type: str = "") -> tuple[Method, dict[str
     if method is None or namespace != TNS:
         raise DomainError(INVALID_INPUT, MSG_UNKNOWN_OPERATION, name=name, namespace=namespace)
     raw: dict[str, str] = {}
+    noted: list[Leniency] = []
     for element in request:
         if not isinstance(element.tag, str):
             continue
-        field = etree.QName(element).localname
+        qname = etree.QName(element)
+        field = qname.localname
         if len(element):
-            return method, {}, DomainError(INVALID_INPUT, MSG_NOT_TEXT, name=field)
+            return method, {}, DomainError(INVALID_INPUT, MSG_NOT_TEXT, name=field), []
         if field in raw:
-            return method, {}, DomainError(INVALID_INPUT, MSG_REPEATED, name=field)
+            return method, {}, DomainError(INVALID_INPUT, MSG_REPEATED, name=field), []
+        if qname.namespace != TNS:
+            noted.append(other_namespace(field, qname.namespace, TNS))
         raw[field] = element.text or ""
-    return method, raw, None
+    return method, raw, None, noted
 
 
 # ------------------------------------------------------------------ writing an answer
@@ -269,8 +277,8 @@ def soap_endpoint(request: HttpRequest) -> HttpResponse:
     call_of(request).method = method_named_in(body)
     try:
         authenticate(request)
-        method, raw, unreadable = read_envelope(body, request.META.get("CONTENT_TYPE", ""))
-        answer = serve(method, request=request, raw=raw, unreadable=unreadable)
+        method, raw, unreadable, noted = read_envelope(body, request.META.get("CONTENT_TYPE", ""))
+        answer = serve(method, request=request, raw=raw, unreadable=unreadable, noted=noted)
     except DomainError as error:
         return error_response(error, request=request)
     return answer_response(method, answer)

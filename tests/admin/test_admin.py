@@ -18,7 +18,7 @@ from django.utils import timezone
 from appointments import admin as appointments_admin
 from appointments.models import Absence, Appointment, AppointmentStatus, Origin, Resource
 from clients.admin import MSG_DEACTIVATED
-from clients.models import AuditEntry, IntegrationClient, hash_secret
+from clients.models import AuditEntry, InspectedCall, IntegrationClient, hash_secret
 from clients.services import MSG_BAD_NAME, create_integration_client
 from core.errors import UNAUTHORIZED, DomainError
 from demo import factories as f
@@ -66,13 +66,22 @@ FACTORIES = {
     "results.medicalresult": lambda: MedicalResultFactory(center=CenterFactory()),
     "clients.integrationclient": lambda: _client(name=f"client-{IntegrationClient.objects.count() + 1}"),
     "clients.auditentry": lambda: _audit_entry(client=_client(name=f"audited-{AuditEntry.objects.count() + 1}")),
+    "clients.inspectedcall": lambda: InspectedCall.objects.get(
+        pk=_audit_entry(client=_client(name=f"inspected-{AuditEntry.objects.count() + 1}")).pk
+    ),
     "auth.group": lambda: Group.objects.create(name=f"desk-{Group.objects.count() + 1}"),
     "exchange.exchangerun": lambda: _exchange_run(),
     "exchange.exchangerow": lambda: ExchangeRow.objects.create(
         run=_exchange_run(), file_name="replies.csv", line=2, app_lid="A1", outcome="APPLIED"
     ),
 }
-READ_ONLY = {AuditEntry, ExchangeRun, ExchangeRow, PossibleDuplicate}  # logs of what happened: nothing to add by hand
+READ_ONLY = {
+    AuditEntry,
+    InspectedCall,
+    ExchangeRun,
+    ExchangeRow,
+    PossibleDuplicate,
+}  # logs of what happened: nothing to add by hand
 
 
 def _exchange_run():
