@@ -147,3 +147,27 @@ def test_a_moment_is_written_in_the_centers_wall_clock():
     assert local(moment, madrid) == dt.datetime(2026, 7, 1, 10, 0, tzinfo=ZoneInfo("Europe/Madrid"))
     assert (fmt_date(local(moment, madrid)), fmt_time(local(moment, madrid))) == ("01/07/2026", "10:00")
     assert fmt_time(local(moment, canarias)) == "09:00"
+
+
+@pytest.mark.parametrize(
+    ("parse", "value", "noted"),
+    [
+        (parse_date, "30/11/2026", []),
+        (parse_date, "1/11/2026", ["SHORT_DATE"]),
+        (parse_date, "30/1/2026", ["SHORT_DATE"]),
+        (parse_date, "2026-11-30", ["ISO_DATE"]),
+        (parse_time, "09:30", []),
+        (parse_time, "9:30", ["SHORT_TIME"]),
+        (parse_time, "09:30:15", ["TIME_SECONDS"]),
+        (parse_time, "9:30:15", ["SHORT_TIME", "TIME_SECONDS"]),
+        (parse_time, "24:00", ["MIDNIGHT"]),
+        (parse_timestamp, "30/11/2026 09:30", []),
+        (parse_timestamp, "1/11/2026 9:30:15", ["SHORT_DATE"]),  # the contract's own spelling but the day
+        (parse_timestamp, "2026-11-30T09:30:00", []),
+    ],
+)
+def test_a_spelling_beyond_the_guides_own_is_noted_when_asked(parse, value, noted):
+    lenient: list[str] = []
+    parse("FIELD", value, lenient=lenient)
+    assert lenient == noted
+    parse("FIELD", value)  # without a list, nothing to note and no error
