@@ -6,7 +6,7 @@ HIS_PORT ?= 8000
 HIS_WORKERS ?= 4
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run serve test lint format migrate seed clean bench reliability mutate
+.PHONY: venv run serve test lint format migrate seed clean bench bench-sincro reliability messages mutate
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed: $(PYTHON) was not found (set PYTHON=...)."; exit 1; }
@@ -23,9 +23,13 @@ migrate: venv
 seed: migrate
 	$(BIN)/python manage.py seed_demo
 
+# The Sincro worker runs beside the server (docs/sincro.md); one Ctrl-C stops both.
 run: seed
 	$(BIN)/python manage.py ensure_demo_admin
-	HIS_DEBUG=$${HIS_DEBUG:-1} HIS_LOG_FORMAT=$${HIS_LOG_FORMAT:-text} $(BIN)/python manage.py runserver 127.0.0.1:$(HIS_PORT)
+	@echo "Sincro: rows written to TT_RESERVATIONS_TMP, TT_DELETE_RESERVATION and TT_DOWNLOADS_TMP are applied as $${HIS_SINCRO_CLIENT:-sincro-demo} (docs/sincro.md)."
+	HIS_SINCRO_CLIENT=$${HIS_SINCRO_CLIENT:-sincro-demo} HIS_DEBUG=$${HIS_DEBUG:-1} HIS_LOG_FORMAT=$${HIS_LOG_FORMAT:-text} \
+		sh -c '$(BIN)/python manage.py sincro_worker & worker=$$!; trap "kill $$worker 2>/dev/null" EXIT INT TERM; \
+		$(BIN)/python manage.py runserver 127.0.0.1:$(HIS_PORT)'
 
 serve: venv
 	$(BIN)/python manage.py migrate --noinput
@@ -63,5 +67,17 @@ mutate: venv
 	$(BIN)/mutmut run $(MUTATE_ARGS)
 	$(BIN)/mutmut results | { grep -v ': not checked$$' || true; }
 
+# Sincro on PostgreSQL (docs/sincro.md): rows per second with one and two workers, INSERT to
+# STATUS_TRIGGER latency, reading each view; BENCH_ARGS="--appointments 1000000" fills the database first.
+bench-sincro: venv
+	$(BIN)/python bench/sincro.py $(BENCH_ARGS)
+
 clean:
 	rm -rf mutants $(VENV) db.sqlite3* media staticfiles .pytest_cache
+
+# The admin's and the desk's own strings: refreshes locale/*/LC_MESSAGES/django.po from the code (needs
+# gettext), then compiles the .mo files, which are committed. tests/test_translations.py checks both.
+MESSAGES_IGNORE := --ignore=.venv --ignore=tests --ignore=bench --ignore=staticfiles --ignore=media --ignore=docs --ignore=mutants
+messages: venv
+	$(BIN)/python manage.py makemessages -l es -l it --no-obsolete $(MESSAGES_IGNORE)
+	$(BIN)/python manage.py compilemessages --ignore=.venv --ignore=mutants

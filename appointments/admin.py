@@ -1,16 +1,23 @@
 """The desk's admin: doctors and what they offer, and appointments moved or cancelled
 through the same services the webservices use."""
 
+import datetime
+
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.http import HttpResponseRedirect
+from django.http import HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
+from appointments.agenda import Concern, appointments_during, booking_concerns, today_of
 from appointments.models import (
     ACTIVE_STATUSES,
     CANCELLED_STATUSES,
@@ -26,7 +33,7 @@ from appointments.models import (
     Resource,
     ResourceActivity,
 )
-from appointments.selectors import overlapping_appointment
+from appointments.selectors import duration_of, overlapping_appointment
 from appointments.services import (
     MSG_END_BEFORE_START,
     book_at_desk,
@@ -39,17 +46,29 @@ from centers.models import Center
 from core.admin import ExternalIdLockedForm, ExternalIdReadOnlyMixin
 from core.errors import DomainError
 
-MSG_DESK_OVERLAP = (
+MSG_DESK_OVERLAP = _(
     "{resource} already has appointment {other} from {start} to {end} (center time) at this time: "
-    "choose another time or resource."
+    "choose another time or doctor."
 )
-MSG_SLOT_TAKEN_RETRY = "{message} Nothing was saved; check the times and try again."
-MSG_MOVE_AND_CANCEL = "Cancel the appointment or move it, not both at once: save one change, then the other."
-MSG_CANCELLED_N = "{count} appointment(s) cancelled; their slots can be booked again."
-MSG_NOTHING_TO_CANCEL = "The selected appointments were already cancelled: nothing changed."
-MSG_ABSENCE_WHO = "Choose either a resource or a whole center (not both)."
-MSG_ABSENCE_END = "The absence must end after it starts."
-MSG_RULE_END = "The opening must end after it starts."
+MSG_SLOT_TAKEN_RETRY = _("{message} Nothing was saved; check the times and try again.")
+MSG_MOVE_AND_CANCEL = _("Cancel the appointment or move it, not both at once: save one change, then the other.")
+MSG_CANCELLED_N = _("{count} appointment(s) cancelled; their slots can be booked again.")
+MSG_NOTHING_TO_CANCEL = _("The selected appointments were already cancelled: nothing changed.")
+MSG_ABSENCE_WHO = _("Choose either a doctor or a whole center (not both).")
+MSG_ABSENCE_END = _("The absence must end after it starts.")
+MSG_RULE_END = _("The opening must end after it starts.")
+MSG_NOT_OFFERED = _("{doctor} does not offer {activity}.")
+MSG_OUTSIDE_HOURS = _("{start}-{end} is outside the opening hours of {doctor} for {activity}.")
+MSG_ABSENT = _("{doctor} is absent then ({absence}).")
+MSG_CENTER_CLOSED = _("The center is closed then ({absence}).")
+MSG_CONFIRM_CONCERNS = _("To book it all the same, tick “Book anyway” and save again.")
+MSG_AFFECTED = _(
+    "{count} active appointment(s) fall in this absence: move or cancel them (listed on the absence's page)."
+)
+MSG_ZONE_KNOWN = _("Wall-clock time of {center}: {zone}.")
+MSG_ZONE_OF_DOCTOR = _("Wall-clock time of the doctor's center (the doctor chosen decides it).")
+MSG_ZONE_OF_ABSENCE = _("Wall-clock time of the center concerned (of the doctor, or the whole center chosen).")
+MSG_END_FROM_DURATION = _("Empty: the activity's duration with this doctor.")
 
 
 def center_time(value, center: Center) -> str:
@@ -59,7 +78,7 @@ def center_time(value, center: Center) -> str:
 class CenterOfAbsenceFilter(admin.SimpleListFilter):
     """An absence belongs to a center directly, or through its resource."""
 
-    title = "center"
+    title = _("center")
     parameter_name = "center"
 
     def lookups(self, request, model_admin):
@@ -69,6 +88,72 @@ class CenterOfAbsenceFilter(admin.SimpleListFilter):
         if self.value():
             return queryset.filter(Q(center_id=self.value()) | Q(resource__location__center_id=self.value()))
         return queryset
+
+
+def _pk(value) -> int | None:
+    value = (value or "").strip()
+    return int(value) if value.isdigit() else None
+
+
+class CenterClockMixin:
+    """Every time a clerk types or reads on the form is the wall clock of the center concerned: the
+    object's center, else the one the doctor (or center) chosen on the form decides, read from the
+    submitted form (or from ?resource= when the page is opened for a doctor). The zone is named in
+    the fields' help texts; Django's note comparing the browser's clock with the server's is hidden."""
+
+    clock_fields: tuple[str, ...] = ()
+    zone_unknown_help = MSG_ZONE_OF_DOCTOR
+
+    def center_of(self, obj) -> Center | None:
+        raise NotImplementedError
+
+    def chosen_center(self, request) -> Center | None:
+        data = request.POST if request.method == "POST" else request.GET
+        resource_pk = _pk(data.get("resource"))
+        if resource_pk is not None:
+            resource = Resource.objects.select_related("location__center").filter(pk=resource_pk).first()
+            if resource is not None:
+                return resource.location.center
+        location_pk = _pk(data.get("location"))  # a new doctor's page: its location's center
+        if location_pk is not None:
+            return Center.objects.filter(locations__pk=location_pk).first()
+        center_pk = _pk(data.get("center"))
+        return Center.objects.filter(pk=center_pk).first() if center_pk is not None else None
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        obj = self.get_object(request, unquote(object_id)) if object_id else None
+        center = (self.center_of(obj) if obj is not None else None) or self.chosen_center(request)
+        request.form_center = center
+        with timezone.override(center.zone if center is not None else timezone.get_current_timezone()):
+            response = self.center_changeform_view(request, object_id, form_url, extra_context)
+            if isinstance(response, TemplateResponse):
+                response.render()  # times are formatted while rendering: do it in the center's zone
+            return response
+
+    def center_changeform_view(self, request, object_id, form_url, extra_context):
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        center = getattr(request, "form_center", None)
+        # center_clock.js names the zone as soon as a doctor (or center) is picked, asking clock_view.
+        help_text = format_html(
+            '<span class="center-zone" data-clock-url="{}">{}</span>',
+            reverse("admin:appointments_resource_clock"),
+            zone_help(center) if center is not None else self.zone_unknown_help,
+        )
+        for name in self.clock_fields:
+            if name in form.base_fields:
+                form.base_fields[name].help_text = help_text
+        return form
+
+    @property
+    def media(self):
+        return super().media + forms.Media(js=["appointments/center_clock.js"])
+
+
+def zone_help(center: Center) -> str:
+    return MSG_ZONE_KNOWN.format(center=center.name, zone=center.time_zone)
 
 
 # Resource and what hangs under it
@@ -130,16 +215,30 @@ class InsuranceResourceInline(admin.TabularInline):
 
 
 @admin.register(Resource)
-class ResourceAdmin(ExternalIdReadOnlyMixin, admin.ModelAdmin):
+class ResourceAdmin(CenterClockMixin, ExternalIdReadOnlyMixin, admin.ModelAdmin):
     list_display = ("lid", "first_name", "second_name", "location", "center", "web_enabled", "availabilities_step")
     list_filter = (("location__center", admin.RelatedFieldListFilter), "web_enabled", "location")
     list_select_related = ("location__center",)
     search_fields = ("lid", "first_name", "second_name", "mobile_phone", "email")
     inlines = (AvailabilityRuleInline, ResourceAbsenceInline, ResourceActivityInline, InsuranceResourceInline)
 
-    @admin.display(description="center", ordering="location__center__lid")
+    @admin.display(description=_("center"), ordering="location__center__lid")
     def center(self, obj: Resource) -> Center:
         return obj.location.center
+
+    def center_of(self, obj: Resource) -> Center:
+        return obj.location.center
+
+    def get_urls(self):
+        clock = path("clock/", self.admin_site.admin_view(self.clock_view), name="appointments_resource_clock")
+        return [clock, *super().get_urls()]
+
+    def clock_view(self, request):
+        """The zone of the doctor (?resource=) or center (?center=) picked on a form, for its help texts."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        center = self.chosen_center(request)
+        return JsonResponse({"text": str(zone_help(center) if center is not None else MSG_ZONE_OF_DOCTOR)})
 
 
 @admin.register(ActivityGroup)
@@ -213,15 +312,75 @@ class AvailabilityRuleAdmin(ExternalIdReadOnlyMixin, admin.ModelAdmin):
     autocomplete_fields = ("resource", "activities")
 
 
+def appointment_links(appointments) -> str:
+    """Each appointment as a link to its page in the admin, with its time on its center's clock."""
+    if not appointments:
+        return gettext("None")
+    rows = [
+        (
+            reverse("admin:appointments_appointment_change", args=[a.pk]),
+            a.lid,
+            center_time(a.start, a.resource.location.center),
+            a.resource,
+            a.patient,
+            a.activity.name,
+        )
+        for a in appointments
+    ]
+    return format_html(
+        '<ul class="appointments">{}</ul>',
+        format_html_join("", '<li><a href="{}">{}</a> {} · {} · {} · {}</li>', rows),
+    )
+
+
 @admin.register(Absence)
-class AbsenceAdmin(admin.ModelAdmin):
+class AbsenceAdmin(CenterClockMixin, admin.ModelAdmin):
     form = AbsenceForm
-    list_display = ("__str__", "resource", "center", "start", "end", "reason")
+    clock_fields = ("start", "end")
+    zone_unknown_help = MSG_ZONE_OF_ABSENCE
+    list_display = ("who", "start_local", "end_local", "zone", "reason")
     list_filter = (CenterOfAbsenceFilter, "resource", "start")
-    list_select_related = ("resource", "center")
+    list_select_related = ("resource__location__center", "center")
     search_fields = ("reason", "resource__lid", "resource__first_name", "resource__second_name", "center__lid")
     autocomplete_fields = ("resource",)
     date_hierarchy = "start"
+    fields = ("resource", "center", "start", "end", "reason", "appointments_during")
+    readonly_fields = ("appointments_during",)
+
+    def center_of(self, obj: Absence) -> Center:
+        return obj.center or obj.resource.location.center
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        return fields if obj is not None else [f for f in fields if f != "appointments_during"]
+
+    @admin.display(description=_("doctor or center"))
+    def who(self, obj: Absence):
+        return obj.resource or obj.center
+
+    @admin.display(description=_("from (center time)"), ordering="start")
+    def start_local(self, obj: Absence) -> str:
+        return f"{timezone.localtime(obj.start, obj.zone):%d/%m/%Y %H:%M}"
+
+    @admin.display(description=_("until (center time)"), ordering="end")
+    def end_local(self, obj: Absence) -> str:
+        return f"{timezone.localtime(obj.end, obj.zone):%d/%m/%Y %H:%M}"
+
+    @admin.display(description=_("time zone"))
+    def zone(self, obj: Absence) -> str:
+        return str(obj.zone)
+
+    @admin.display(description=_("active appointments during the absence"))
+    def appointments_during(self, obj: Absence) -> str:
+        return appointment_links(appointments_during(absence=obj))
+
+    def response_add(self, request, obj, post_url_continue=None):
+        affected = appointments_during(absence=obj)
+        if affected and "_addanother" not in request.POST and "_popup" not in request.POST:
+            # The clerk goes on to the absence's page, where the appointments it falls on are listed.
+            self.message_user(request, MSG_AFFECTED.format(count=len(affected)), messages.WARNING)
+            return HttpResponseRedirect(reverse("admin:appointments_absence_change", args=[obj.pk]))
+        return super().response_add(request, obj, post_url_continue)
 
 
 # Appointments
@@ -235,26 +394,55 @@ class AppointmentRefused(Exception):
         self.message = message
 
 
+def concern_message(concern, *, resource: Resource, activity: Activity, start, end) -> str:
+    center = resource.location.center
+    if concern.concern == Concern.NOT_OFFERED:
+        return MSG_NOT_OFFERED.format(doctor=resource, activity=activity)
+    if concern.concern == Concern.OUTSIDE_HOURS:
+        return MSG_OUTSIDE_HOURS.format(
+            start=center_time(start, center),
+            end=f"{timezone.localtime(end, center.zone):%H:%M}",
+            doctor=resource,
+            activity=activity,
+        )
+    if concern.absence.center_id is not None:
+        return MSG_CENTER_CLOSED.format(absence=concern.absence)
+    return MSG_ABSENT.format(doctor=resource, absence=concern.absence)
+
+
 class AppointmentAdminForm(forms.ModelForm):
+    book_anyway = forms.BooleanField(
+        label=_("Book anyway"),
+        required=False,
+        help_text=_("Save even outside the doctor's hours, during an absence, or for an activity not offered."),
+    )
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         status = self.fields.get("status")
         if status is not None and self.instance.pk is None:
             status.choices = [(s.value, s.label) for s in ACTIVE_STATUSES]
+        end = self.fields.get("end")
+        if end is not None and self.instance.pk is None:
+            end.required = False
+            end.help_text = f"{end.help_text} {MSG_END_FROM_DURATION}"
 
     def _value(self, name: str):
         if name in self.fields:
             return self.cleaned_data.get(name)
-        return getattr(self.instance, name)
+        return getattr(self.instance, name, None)
 
     def clean(self):
         cleaned = super().clean()
         start, end, resource, status = (self._value(n) for n in ("start", "end", "resource", "status"))
+        activity = self._value("activity") if "activity" in self.fields or self.instance.activity_id else None
         moved = bool({"start", "end", "resource"} & set(self.changed_data))
         if self.instance.pk and "start" in self.changed_data and "end" not in self.changed_data and start:
             # Moving only the start keeps the appointment's length, as the reschedule service does.
             end = start + (self.instance.end - self.instance.start)
             cleaned["end"] = end
+        if self.instance.pk is None and start and not end and resource and activity:
+            end = cleaned["end"] = start + duration_of(resource=resource, activity=activity)
         if not (start and end and resource):
             return cleaned
         if end <= start:
@@ -274,21 +462,114 @@ class AppointmentAdminForm(forms.ModelForm):
                         end=center_time(other.end, center),
                     )
                 )
+            if activity is not None and (moved or self.instance.pk is None) and not cleaned.get("book_anyway"):
+                concerns = booking_concerns(resource=resource, activity=activity, start=start, end=end)
+                if concerns:
+                    facts = {"resource": resource, "activity": activity, "start": start, "end": end}
+                    raise forms.ValidationError(
+                        [concern_message(c, **facts) for c in concerns] + [MSG_CONFIRM_CONCERNS]
+                    )
         return cleaned
 
 
+class WhenFilter(admin.SimpleListFilter):
+    """Days on each center's own calendar; from today on unless asked otherwise, so the list opens at today."""
+
+    title = _("when")
+    parameter_name = "when"
+    default = "upcoming"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("today", _("Today")),
+            ("tomorrow", _("Tomorrow")),
+            ("week", _("This week")),
+            ("upcoming", _("From today on")),
+            ("past", _("Past")),
+            ("all", _("Any time")),
+        ]
+
+    def value(self):
+        return super().value() or self.default
+
+    def choices(self, changelist):
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request, queryset):
+        if self.value() == "all":
+            return queryset
+        days = Q()
+        for center in Center.objects.all():
+            first, last = self.days(today_of(center))
+            since = None if first is None else datetime.datetime.combine(first, datetime.time(), center.zone)
+            until = None if last is None else datetime.datetime.combine(last, datetime.time(), center.zone)
+            bounds = {"start__gte": since, "start__lt": until}
+            days |= Q(resource__location__center=center, **{k: v for k, v in bounds.items() if v is not None})
+        return queryset.filter(days)
+
+    def days(self, today: datetime.date) -> tuple[datetime.date | None, datetime.date | None]:
+        """From the first day to the day after the last (None: open)."""
+        one = datetime.timedelta(days=1)
+        value = self.value()
+        if value == "today":
+            return today, today + one
+        if value == "tomorrow":
+            return today + one, today + 2 * one
+        if value == "week":
+            monday = today - datetime.timedelta(days=today.weekday())
+            return monday, monday + 7 * one
+        if value == "past":
+            return None, today
+        return today, None
+
+
+class ActiveFilter(admin.SimpleListFilter):
+    """Active appointments unless asked otherwise: cancelled ones are history."""
+
+    title = _("status")
+    parameter_name = "state"
+    default = "active"
+
+    def lookups(self, request, model_admin):
+        return [("active", _("Active")), ("cancelled", _("Cancelled")), ("all", _("All"))]
+
+    def value(self):
+        return super().value() or self.default
+
+    def choices(self, changelist):
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request, queryset):
+        if self.value() == "active":
+            return queryset.filter(status__in=ACTIVE_STATUSES)
+        if self.value() == "cancelled":
+            return queryset.filter(status__in=CANCELLED_STATUSES)
+        return queryset
+
+
 @admin.register(Appointment)
-class AppointmentAdmin(ExternalIdReadOnlyMixin, admin.ModelAdmin):
+class AppointmentAdmin(CenterClockMixin, ExternalIdReadOnlyMixin, admin.ModelAdmin):
     """Cancelled appointments are kept as history: never deleted, and read-only but for notes."""
 
     form = AppointmentAdminForm
-    list_display = ("lid", "when_local", "resource", "activity", "patient", "status", "origin", "modified")
+    clock_fields = ("start", "end")
+    list_display = ("when_local", "patient", "resource", "activity", "status", "lid")
+    list_display_links = ("when_local", "lid")
     list_filter = (
+        WhenFilter,
+        ActiveFilter,
         ("resource__location__center", admin.RelatedFieldListFilter),
-        "resource",
-        "status",
         "origin",
-        "start",
     )
     list_select_related = ("resource__location__center", "activity", "patient")
     search_fields = (
@@ -304,16 +585,31 @@ class AppointmentAdmin(ExternalIdReadOnlyMixin, admin.ModelAdmin):
         "resource__second_name",
     )
     autocomplete_fields = ("patient", "resource", "activity", "insurance")
-    date_hierarchy = "start"
     show_full_result_count = False
+    list_per_page = 50
     actions = ("cancel_appointments",)
     fieldsets = (
         (None, {"fields": ("lid", "tid", "patient", "resource", "activity", "insurance", "location")}),
-        ("When", {"fields": ("start", "end", "when_local")}),
-        ("Status", {"fields": ("status", "origin", "cancelled_at", "created", "modified")}),
-        ("Booked on behalf of", {"fields": ("owner_lid", "owner_tid", "owner_name"), "classes": ("collapse",)}),
+        (_("When"), {"fields": ("start", "end", "book_anyway", "when_local")}),
+        (_("Status"), {"fields": ("status", "origin", "cancelled_at", "created", "modified")}),
+        (
+            _("Booked on behalf of"),
+            {"fields": ("owner_lid", "owner_tid", "owner_name"), "classes": ("collapse",)},
+        ),
         (None, {"fields": ("notes",)}),
     )
+
+    def center_of(self, obj: Appointment) -> Center:
+        return obj.resource.location.center
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None and obj.status in CANCELLED_STATUSES:
+            return [
+                (name, {**opts, "fields": tuple(f for f in opts["fields"] if f != "book_anyway")})
+                for name, opts in fieldsets
+            ]
+        return fieldsets
 
     def get_readonly_fields(self, request, obj=None):
         readonly = list(super().get_readonly_fields(request, obj))
@@ -327,30 +623,15 @@ class AppointmentAdmin(ExternalIdReadOnlyMixin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change, **kwargs)
-        zone = obj.resource.location.center.time_zone if obj is not None else settings.TIME_ZONE
-        for name in ("start", "end"):
-            if name in form.base_fields:
-                form.base_fields[name].help_text = f"Wall-clock time in {zone}."
-        return form
+    def center_changeform_view(self, request, object_id, form_url, extra_context):
+        try:
+            return super().center_changeform_view(request, object_id, form_url, extra_context)
+        except AppointmentRefused as refused:
+            # The form was valid but the write lost a race: everything was rolled back.
+            self.message_user(request, MSG_SLOT_TAKEN_RETRY.format(message=refused.message), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        # An existing appointment is shown and edited in its center's time zone.
-        obj = self.get_object(request, unquote(object_id)) if object_id else None
-        zone = obj.resource.location.center.zone if obj is not None else timezone.get_current_timezone()
-        with timezone.override(zone):
-            try:
-                response = super().changeform_view(request, object_id, form_url, extra_context)
-            except AppointmentRefused as refused:
-                # The form was valid but the write lost a race: everything was rolled back.
-                self.message_user(request, MSG_SLOT_TAKEN_RETRY.format(message=refused.message), messages.ERROR)
-                return HttpResponseRedirect(request.get_full_path())
-            if isinstance(response, TemplateResponse):
-                response.render()  # times are formatted while rendering: do it in the center's zone
-            return response
-
-    @admin.display(description="When (center time)", ordering="start")
+    @admin.display(description=_("When (center time)"), ordering="start")
     def when_local(self, obj: Appointment) -> str:
         if obj.pk is None:
             return "-"
@@ -383,9 +664,11 @@ class AppointmentAdmin(ExternalIdReadOnlyMixin, admin.ModelAdmin):
         except IntegrityError as exc:
             if not is_overlap_violation(exc):
                 raise
-            raise AppointmentRefused(f"{local_label(obj.resource, obj.start)} is already taken.") from None
+            raise AppointmentRefused(
+                gettext("{slot} is already taken.").format(slot=local_label(obj.resource, obj.start))
+            ) from None
 
-    @admin.action(description="Cancel selected appointments")
+    @admin.action(description=_("Cancel selected appointments"))
     def cancel_appointments(self, request, queryset):
         count = 0
         for appointment in queryset.filter(status__in=ACTIVE_STATUSES).select_related("resource__location__center"):

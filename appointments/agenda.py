@@ -8,12 +8,14 @@ not offered online too), so a gap the desk shows is a slot the booking services 
 import datetime as dt
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from appointments.models import ACTIVE_STATUSES, Absence, Activity, Appointment, Insurance, Resource
-from appointments.slots import Slot, find_slots
+from appointments.models import ACTIVE_STATUSES, Absence, Activity, Appointment, Insurance, Resource, ResourceActivity
+from appointments.selectors import absences_during
+from appointments.slots import Slot, find_slots, within_opening_hours
 from centers.models import Center
 from clients.scope import Scope
 
@@ -149,3 +151,37 @@ def opening_center(*, doctor_lid: str | None = None) -> Center | None:
         if doctor is not None:
             return doctor.location.center
     return Center.objects.order_by("lid").first()
+
+
+class Concern(StrEnum):
+    """What the desk is told before booking outside the doctor's usual terms (it may still book)."""
+
+    NOT_OFFERED = "not_offered"  # the doctor does not offer the activity
+    OUTSIDE_HOURS = "outside_hours"  # no availability rule of the doctor covers that time
+    ABSENT = "absent"  # the doctor is absent, or the center closed, at some moment of it
+
+
+@dataclass(frozen=True)
+class BookingConcern:
+    concern: Concern
+    absence: Absence | None = None
+
+
+def booking_concerns(
+    *, resource: Resource, activity: Activity, start: dt.datetime, end: dt.datetime
+) -> list[BookingConcern]:
+    """Why a desk booking (or move) of the doctor for the activity from start to end is out of the
+    ordinary: the activity is not one the doctor offers, the time is outside the doctor's availability
+    rules, or an absence or holiday covers part of it. Empty when none applies. The desk may book
+    anyway (services.book_at_desk); online bookings are refused for the same reasons (the slot engine)."""
+    concerns = []
+    offered = ResourceActivity.objects.filter(resource=resource, activity=activity).exists()
+    if not offered:
+        concerns.append(BookingConcern(Concern.NOT_OFFERED))
+    elif not within_opening_hours(resource=resource, activity=activity, start=start, end=end):
+        concerns.append(BookingConcern(Concern.OUTSIDE_HOURS))
+    concerns += [
+        BookingConcern(Concern.ABSENT, absence)
+        for absence in absences_during(resource=resource, start=start, end=end).select_related("resource", "center")
+    ]
+    return concerns

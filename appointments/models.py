@@ -8,6 +8,7 @@ triggers on SQLite; see migration 0002 and docs/data-model.md).
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from centers.models import Center, Location
 from core.models import GUIDE_NAME_LENGTH, ExternalIdMixin
@@ -16,25 +17,31 @@ from core.models import GUIDE_NAME_LENGTH, ExternalIdMixin
 class Resource(models.Model):
     """A doctor (or any bookable resource) working at one location."""
 
-    lid = models.CharField("RESOURCE_LID", max_length=50, unique=True)
-    first_name = models.CharField(max_length=50)
-    second_name = models.CharField(max_length=50, blank=True)
-    mobile_phone = models.CharField(max_length=50, blank=True)
-    email = models.EmailField(max_length=100, blank=True)
-    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="resources")
-    web_enabled = models.BooleanField(default=True)
+    lid = models.CharField(_("doctor no."), max_length=50, unique=True, help_text=_("RESOURCE_LID in tuOtempO."))
+    first_name = models.CharField(_("first name"), max_length=50)
+    second_name = models.CharField(_("surname"), max_length=50, blank=True)
+    mobile_phone = models.CharField(_("mobile phone"), max_length=50, blank=True)
+    email = models.EmailField(_("e-mail"), max_length=100, blank=True)
+    location = models.ForeignKey(
+        Location, verbose_name=_("location"), on_delete=models.PROTECT, related_name="resources"
+    )
+    web_enabled = models.BooleanField(_("bookable online"), default=True)
     availabilities_step = models.PositiveSmallIntegerField(
-        "AVAILABILITIES_STEP",
+        _("minutes between start times"),
         null=True,
         blank=True,
         validators=[MinValueValidator(1), MaxValueValidator(720)],
-        help_text="Minutes between two offered start times; empty: the activity's duration.",
+        help_text=_(
+            "Minutes between two offered start times; empty: the activity's duration. AVAILABILITIES_STEP in tuOtempO."
+        ),
     )
     activities = models.ManyToManyField("Activity", through="ResourceActivity", related_name="resources")
     insurances = models.ManyToManyField("Insurance", through="InsuranceResource", related_name="resources")
 
     class Meta:
         ordering = ["lid"]
+        verbose_name = _("doctor")
+        verbose_name_plural = _("doctors")
         constraints = [
             models.CheckConstraint(
                 condition=Q(availabilities_step__isnull=True) | Q(availabilities_step__gte=1),
@@ -47,11 +54,13 @@ class Resource(models.Model):
 
 
 class ActivityGroup(models.Model):
-    lid = models.CharField("ACTIVITY_GROUP_LID", max_length=50, unique=True)
-    name = models.CharField(max_length=100, validators=[GUIDE_NAME_LENGTH])
+    lid = models.CharField(_("group code"), max_length=50, unique=True, help_text=_("ACTIVITY_GROUP_LID in tuOtempO."))
+    name = models.CharField(_("name"), max_length=100, validators=[GUIDE_NAME_LENGTH])
 
     class Meta:
         ordering = ["lid"]
+        verbose_name = _("activity group")
+        verbose_name_plural = _("activity groups")
 
     def __str__(self) -> str:
         return f"{self.name} ({self.lid})"
@@ -60,20 +69,26 @@ class ActivityGroup(models.Model):
 class Activity(models.Model):
     """A bookable service (a visit, a test) with its default duration and price."""
 
-    lid = models.CharField("ACTIVITY_LID", max_length=50, unique=True)
-    name = models.CharField(max_length=100, validators=[GUIDE_NAME_LENGTH])
+    lid = models.CharField(_("activity code"), max_length=50, unique=True, help_text=_("ACTIVITY_LID in tuOtempO."))
+    name = models.CharField(_("name"), max_length=100, validators=[GUIDE_NAME_LENGTH])
     group = models.ForeignKey(
-        ActivityGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="activities"
+        ActivityGroup,
+        verbose_name=_("group"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="activities",
     )
     duration = models.PositiveSmallIntegerField(
-        "duration (minutes)", default=15, validators=[MinValueValidator(1), MaxValueValidator(720)]
+        _("duration (minutes)"), default=15, validators=[MinValueValidator(1), MaxValueValidator(720)]
     )
-    price = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
-    web_enabled = models.BooleanField(default=True)
+    price = models.DecimalField(_("price"), max_digits=10, decimal_places=2, null=True, blank=True)
+    web_enabled = models.BooleanField(_("bookable online"), default=True)
 
     class Meta:
         ordering = ["lid"]
-        verbose_name_plural = "activities"
+        verbose_name = _("activity")
+        verbose_name_plural = _("activities")
         constraints = [models.CheckConstraint(condition=Q(duration__gte=1), name="activity_duration_positive")]
 
     def __str__(self) -> str:
@@ -81,13 +96,15 @@ class Activity(models.Model):
 
 
 class Insurance(models.Model):
-    lid = models.CharField("INSURANCE_LID", max_length=50, unique=True)
-    name = models.CharField(max_length=100, validators=[GUIDE_NAME_LENGTH])
-    web_enabled = models.BooleanField(default=True)
+    lid = models.CharField(_("insurance code"), max_length=50, unique=True, help_text=_("INSURANCE_LID in tuOtempO."))
+    name = models.CharField(_("name"), max_length=100, validators=[GUIDE_NAME_LENGTH])
+    web_enabled = models.BooleanField(_("bookable online"), default=True)
     activities = models.ManyToManyField(Activity, through="InsuranceActivity", related_name="insurances")
 
     class Meta:
         ordering = ["lid"]
+        verbose_name = _("insurance")
+        verbose_name_plural = _("insurances")
 
     def __str__(self) -> str:
         return f"{self.name} ({self.lid})"
@@ -104,8 +121,8 @@ class ResourceActivity(models.Model):
     price = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
 
     class Meta:
-        verbose_name = "resource activity"
-        verbose_name_plural = "resource activities"
+        verbose_name = _("activity of a doctor")
+        verbose_name_plural = _("activities of doctors")
         constraints = [
             models.UniqueConstraint(fields=["resource", "activity"], name="resource_activity_unique"),
             models.CheckConstraint(
@@ -125,8 +142,8 @@ class InsuranceActivity(models.Model):
     price = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
 
     class Meta:
-        verbose_name = "insurance activity"
-        verbose_name_plural = "insurance activities"
+        verbose_name = _("activity covered by an insurance")
+        verbose_name_plural = _("activities covered by insurances")
         constraints = [models.UniqueConstraint(fields=["insurance", "activity"], name="insurance_activity_unique")]
 
     def __str__(self) -> str:
@@ -140,7 +157,8 @@ class InsuranceResource(models.Model):
     resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="insurance_resources")
 
     class Meta:
-        verbose_name = "insurance resource"
+        verbose_name = _("insurance accepted by a doctor")
+        verbose_name_plural = _("insurances accepted by doctors")
         constraints = [models.UniqueConstraint(fields=["insurance", "resource"], name="insurance_resource_unique")]
 
     def __str__(self) -> str:
@@ -150,34 +168,39 @@ class InsuranceResource(models.Model):
 class Weekday(models.IntegerChoices):
     """The guide's numbering: 0 = Sunday ... 6 = Saturday."""
 
-    SUNDAY = 0
-    MONDAY = 1
-    TUESDAY = 2
-    WEDNESDAY = 3
-    THURSDAY = 4
-    FRIDAY = 5
-    SATURDAY = 6
+    SUNDAY = 0, _("Sunday")
+    MONDAY = 1, _("Monday")
+    TUESDAY = 2, _("Tuesday")
+    WEDNESDAY = 3, _("Wednesday")
+    THURSDAY = 4, _("Thursday")
+    FRIDAY = 5, _("Friday")
+    SATURDAY = 6, _("Saturday")
 
 
 class AvailabilityRule(models.Model):
     """A weekly opening of a resource: on a weekday, between two wall-clock times of its center."""
 
-    lid = models.CharField("AVAILABILITY_LID", max_length=50, unique=True)
-    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="availability_rules")
-    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
-    start_time = models.TimeField(help_text="Wall-clock time in the center's time zone.")
-    end_time = models.TimeField(help_text="Wall-clock time in the center's time zone.")
-    valid_from = models.DateField(null=True, blank=True)
-    valid_to = models.DateField(null=True, blank=True)
+    lid = models.CharField(_("opening no."), max_length=50, unique=True, help_text=_("AVAILABILITY_LID in tuOtempO."))
+    resource = models.ForeignKey(
+        Resource, verbose_name=_("doctor"), on_delete=models.CASCADE, related_name="availability_rules"
+    )
+    weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
+    start_time = models.TimeField(_("from"), help_text=_("Wall-clock time of the doctor's center."))
+    end_time = models.TimeField(_("until"), help_text=_("Wall-clock time of the doctor's center."))
+    valid_from = models.DateField(_("valid from"), null=True, blank=True)
+    valid_to = models.DateField(_("valid until"), null=True, blank=True)
     activities = models.ManyToManyField(
         Activity,
+        verbose_name=_("activities"),
         blank=True,
         related_name="availability_rules",
-        help_text="Leave empty to offer every activity of the resource in this rule.",
+        help_text=_("Leave empty to offer every activity of the doctor in this opening."),
     )
 
     class Meta:
         ordering = ["resource__lid", "weekday", "start_time"]
+        verbose_name = _("weekly opening")
+        verbose_name_plural = _("weekly openings")
         indexes = [models.Index(fields=["resource", "weekday"], name="rule_resource_weekday")]
         constraints = [
             models.CheckConstraint(condition=Q(weekday__gte=0, weekday__lte=6), name="rule_weekday_valid"),
@@ -195,14 +218,26 @@ class AvailabilityRule(models.Model):
 class Absence(models.Model):
     """A period in which a resource, or a whole center, takes no appointments (leave, holidays)."""
 
-    resource = models.ForeignKey(Resource, null=True, blank=True, on_delete=models.CASCADE, related_name="absences")
-    center = models.ForeignKey(Center, null=True, blank=True, on_delete=models.CASCADE, related_name="absences")
-    start = models.DateTimeField()
-    end = models.DateTimeField()
-    reason = models.CharField(max_length=200, blank=True)
+    resource = models.ForeignKey(
+        Resource, verbose_name=_("doctor"), null=True, blank=True, on_delete=models.CASCADE, related_name="absences"
+    )
+    center = models.ForeignKey(
+        Center,
+        verbose_name=_("whole center"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="absences",
+        help_text=_("A holiday closing every doctor of the center."),
+    )
+    start = models.DateTimeField(_("from"))
+    end = models.DateTimeField(_("until"))
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
 
     class Meta:
         ordering = ["start"]
+        verbose_name = _("absence or holiday")
+        verbose_name_plural = _("absences and holidays")
         indexes = [
             models.Index(fields=["resource", "start"], name="absence_resource_start"),
             models.Index(fields=["center", "start"], name="absence_center_start"),
@@ -216,16 +251,24 @@ class Absence(models.Model):
             ),
         ]
 
+    @property
+    def zone(self):
+        """The time zone of the center concerned (the doctor's, or the closed center's)."""
+        return (self.center or self.resource.location.center).zone
+
     def __str__(self) -> str:
-        who = self.resource or self.center
-        return f"{who}: {self.start:%d/%m/%Y %H:%M} - {self.end:%d/%m/%Y %H:%M}"
+        # On the center's wall clock, as the clerk typed it.
+        who, zone = self.resource or self.center, self.zone
+        start, end = self.start.astimezone(zone), self.end.astimezone(zone)
+        return f"{who}: {start:%d/%m/%Y %H:%M} - {end:%d/%m/%Y %H:%M}"
 
 
 class AppointmentStatus(models.TextChoices):
-    PENDING = "PENDING", "Pending"
-    APPROVED = "APPROVED", "Approved"
-    CANCELLED_BY_USER = "CANCELLED_BY_USER", "Cancelled by user"
-    CANCELLED_BY_ADMIN = "CANCELLED_BY_ADMIN", "Cancelled by admin"
+    # Named as the patient is told (tuOtempO's STATUS is Confirmed for both active ones).
+    PENDING = "PENDING", _("Confirmed (awaiting approval)")
+    APPROVED = "APPROVED", _("Confirmed")
+    CANCELLED_BY_USER = "CANCELLED_BY_USER", _("Cancelled by the patient")
+    CANCELLED_BY_ADMIN = "CANCELLED_BY_ADMIN", _("Cancelled by the hospital")
 
 
 ACTIVE_STATUSES = (AppointmentStatus.PENDING, AppointmentStatus.APPROVED)
@@ -233,9 +276,9 @@ CANCELLED_STATUSES = (AppointmentStatus.CANCELLED_BY_USER, AppointmentStatus.CAN
 
 
 class Origin(models.TextChoices):
-    ONLINE = "ONLINE", "Online"
-    DESK = "DESK", "Desk"
-    PHONE = "PHONE", "Phone"
+    ONLINE = "ONLINE", _("Online")
+    DESK = "DESK", _("At the desk")
+    PHONE = "PHONE", _("By phone")
 
 
 class Appointment(ExternalIdMixin):
@@ -243,32 +286,66 @@ class Appointment(ExternalIdMixin):
 
     LID_PREFIX = "A"
 
-    lid = models.CharField("APP_LID", max_length=50, unique=True, null=True, blank=True)
-    tid = models.CharField("APP_TID", max_length=50, blank=True)
-    resource = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="appointments")
-    activity = models.ForeignKey(Activity, on_delete=models.PROTECT, related_name="appointments")
-    insurance = models.ForeignKey(
-        Insurance, null=True, blank=True, on_delete=models.PROTECT, related_name="appointments"
+    lid = models.CharField(
+        _("appointment no."),
+        max_length=50,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text=_("Empty: the server gives one. APP_LID in tuOtempO."),
     )
-    location = models.ForeignKey(Location, null=True, blank=True, on_delete=models.PROTECT, related_name="appointments")
-    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="appointments")
-    start = models.DateTimeField()
-    end = models.DateTimeField()
-    status = models.CharField(max_length=20, choices=AppointmentStatus.choices, default=AppointmentStatus.APPROVED)
-    origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.DESK)
-    owner_lid = models.CharField("APP_OWNER_LID", max_length=50, blank=True)
-    owner_tid = models.CharField("APP_OWNER_TID", max_length=50, blank=True)
-    owner_name = models.CharField("APP_OWNER_NAME", max_length=100, blank=True)
-    notes = models.TextField(max_length=500, blank=True)
-    created = models.DateTimeField(auto_now_add=True)
-    modified = models.DateTimeField(auto_now=True)
-    cancelled_at = models.DateTimeField(null=True, blank=True)
+    tid = models.CharField(_("appointment no. in tuOtempO"), max_length=50, blank=True, help_text=_("APP_TID."))
+    resource = models.ForeignKey(
+        Resource, verbose_name=_("doctor"), on_delete=models.PROTECT, related_name="appointments"
+    )
+    activity = models.ForeignKey(
+        Activity, verbose_name=_("activity"), on_delete=models.PROTECT, related_name="appointments"
+    )
+    insurance = models.ForeignKey(
+        Insurance,
+        verbose_name=_("insurance"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="appointments",
+    )
+    location = models.ForeignKey(
+        Location,
+        verbose_name=_("location"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="appointments",
+    )
+    patient = models.ForeignKey(
+        "patients.Patient", verbose_name=_("patient"), on_delete=models.PROTECT, related_name="appointments"
+    )
+    start = models.DateTimeField(_("start"))
+    end = models.DateTimeField(_("end"))
+    status = models.CharField(
+        _("status"), max_length=20, choices=AppointmentStatus.choices, default=AppointmentStatus.APPROVED
+    )
+    origin = models.CharField(_("booked"), max_length=10, choices=Origin.choices, default=Origin.DESK)
+    owner_lid = models.CharField(_("booked by (patient no.)"), max_length=50, blank=True, help_text="APP_OWNER_LID.")
+    owner_tid = models.CharField(
+        _("booked by (tuOtempO's patient no.)"), max_length=50, blank=True, help_text="APP_OWNER_TID."
+    )
+    owner_name = models.CharField(_("booked by (name)"), max_length=100, blank=True, help_text="APP_OWNER_NAME.")
+    notes = models.TextField(_("notes"), max_length=500, blank=True)
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+    modified = models.DateTimeField(_("modified"), auto_now=True)
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     patient_confirmed_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the patient confirmed it, replying to a reminder (file exchange)."
+        _("confirmed by the patient at"),
+        null=True,
+        blank=True,
+        help_text=_("When the patient confirmed it, replying to a reminder (file exchange)."),
     )
 
     class Meta:
         ordering = ["start", "resource__lid"]
+        verbose_name = _("appointment")
+        verbose_name_plural = _("appointments")
         indexes = [
             models.Index(fields=["resource", "start"], name="appointment_resource_start"),
             models.Index(fields=["patient", "start"], name="appointment_patient_start"),
@@ -282,7 +359,9 @@ class Appointment(ExternalIdMixin):
         ]
 
     def __str__(self) -> str:
-        return f"{self.lid}: {self.resource_id} {self.start:%d/%m/%Y %H:%M}"
+        # Titles and messages: on the wall clock of the doctor's center, with no database id.
+        start = self.start.astimezone(self.resource.location.center.zone)
+        return f"{self.lid} · {start:%d/%m/%Y %H:%M} · {self.resource.lid}"
 
     @property
     def is_active(self) -> bool:

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from appointments.models import (
     ACTIVE_STATUSES,
+    Absence,
     Activity,
     Appointment,
     Insurance,
@@ -141,6 +142,19 @@ def overlapping_appointment(
     if exclude is not None and exclude.pk:
         others = others.exclude(pk=exclude.pk)
     return others.order_by("start").first()
+
+
+def duration_of(*, resource: Resource, activity: Activity) -> dt.timedelta:
+    """How long the activity lasts with this doctor: the doctor's own duration for it, else the activity's."""
+    own = ResourceActivity.objects.filter(resource=resource, activity=activity).values_list("duration", flat=True)
+    return dt.timedelta(minutes=next(iter(own), None) or activity.duration)
+
+
+def absences_during(*, resource: Resource, start: dt.datetime, end: dt.datetime):
+    """The absences that close the doctor at some moment of start..end: the doctor's own and the
+    holidays of the doctor's center, earliest first."""
+    closing = Q(resource=resource) | Q(center_id=resource.location.center_id)
+    return Absence.objects.filter(closing, start__lt=end, end__gt=start).order_by("start", "pk")
 
 
 def named_slot(

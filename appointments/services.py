@@ -8,7 +8,6 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from appointments.models import (
@@ -21,9 +20,8 @@ from appointments.models import (
     Insurance,
     Origin,
     Resource,
-    ResourceActivity,
 )
-from appointments.selectors import APPOINTMENT_RELATED, overlapping_appointment
+from appointments.selectors import APPOINTMENT_RELATED, absences_during, duration_of, overlapping_appointment
 from appointments.slots import Slot, find_slot
 from centers.models import Center
 from clients.scope import Scope
@@ -232,13 +230,11 @@ def why_not_bookable(
     """Why that slot cannot be booked, in the hospital's words: taken by another appointment, closed by
     an absence or a holiday, or not offered at all (outside the doctor's rules, in the past...)."""
     when = local_label(resource, start)
-    own = ResourceActivity.objects.filter(resource=resource, activity=activity).values_list("duration", flat=True)
-    end = start + dt.timedelta(minutes=next(iter(own), None) or activity.duration)
+    end = start + duration_of(resource=resource, activity=activity)
     taken = overlapping_appointment(resource=resource, start=start, end=end, exclude=exclude) is not None
     if taken and start > timezone.now():
         return DomainError(CONFLICT, MSG_SLOT_TAKEN, when=when, resource=resource.lid)
-    closing = Q(resource=resource) | Q(center_id=resource.location.center_id)
-    if Absence.objects.filter(closing, start__lt=end, end__gt=start).exists():
+    if absences_during(resource=resource, start=start, end=end).exists():
         return DomainError(CONFLICT, MSG_SLOT_CLOSED, when=when, resource=resource.lid)
     if insurance is not None:
         return DomainError(
@@ -337,3 +333,18 @@ def mark_absence(
     if end <= start:
         raise DomainError(INVALID_INPUT, MSG_ABSENCE_END)
     return Absence.objects.create(resource=resource, center=center, start=start, end=end, reason=reason.strip()[:200])
+
+
+@transaction.atomic
+def keep_caller_ids(
+    *, appointment: Appointment, tid: str = "", owner_lid: str = "", owner_tid: str = "", owner_name: str = ""
+) -> Appointment:
+    """Keeps the ids a caller gives its booking (its own appointment id, who booked it), so that the
+    hospital can show them back; an empty value leaves what is kept."""
+    given = {"tid": tid[:50], "owner_lid": owner_lid[:50], "owner_tid": owner_tid[:50], "owner_name": owner_name[:100]}
+    changed = [name for name, value in given.items() if value and getattr(appointment, name) != value]
+    for name in changed:
+        setattr(appointment, name, given[name])
+    if changed:
+        appointment.save(update_fields=[*changed, "modified"])
+    return appointment

@@ -532,3 +532,25 @@ def _timestamp(day: dt.date, seconds: int, zone: ZoneInfo, offset: int | None) -
     if first < second:  # in the hour skipped when the clocks go forward
         return None
     return naive - int(first.total_seconds())
+
+
+def within_opening_hours(*, resource: Resource, activity: Activity, start: dt.datetime, end: dt.datetime) -> bool:
+    """Whether start..end lies inside one of the doctor's availability rules for the activity (weekday,
+    daily hours on the center's wall clock, validity dates, the rule's activities), whatever is booked
+    then: the rules find_slots reads. False when the doctor does not offer the activity at all."""
+    offers = _load_offers(
+        activity=activity, resource=resource, resources=None, insurance=None, location=None, centers=None, online=False
+    )
+    if not offers:
+        return False
+    local_start, local_end = start.astimezone(offers[0].zone), end.astimezone(offers[0].zone)
+    day = local_start.date()
+    until = _seconds(local_end.time()) + 86400 * (local_end.date() - day).days
+    _load_rules(offers=offers, start_day=day, end_day=day)
+    weekday = (day.weekday() + 1) % 7  # the guide counts from Sunday = 0
+    return any(
+        rule_start <= _seconds(local_start.time()) and until <= rule_end
+        for offer in offers
+        for rule_start, rule_end, valid_from, valid_to in offer.rules.get(weekday, ())
+        if not (valid_from and day < valid_from) and not (valid_to and day > valid_to)
+    )

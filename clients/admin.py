@@ -4,16 +4,17 @@ import base64
 
 from django import forms
 from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
 
 from clients import services
 from clients.models import AuditEntry, IntegrationClient
 from core.errors import DomainError
 
-MSG_SHOWN_ONCE = (
+MSG_SHOWN_ONCE = _(
     "Secret of integration client {name}: {secret} (shown only this once; copy it now). "
     "Basic credentials: {name}:{secret} (header: Authorization: Basic {basic})."
 )
-MSG_DEACTIVATED = "{count} integration client(s) deactivated: their calls are now refused."
+MSG_DEACTIVATED = _("{count} integration client(s) deactivated: their calls are now refused.")
 
 
 def secret_message(*, name: str, secret: str) -> str:
@@ -55,7 +56,7 @@ class IntegrationClientAdmin(admin.ModelAdmin):
             return ("name", "patient_pattern", "all_centers", "centers", "allowed_ips")
         return super().get_fields(request, obj)
 
-    @admin.display(description="centers")
+    @admin.display(description=_("centers"))
     def scope(self, obj: IntegrationClient) -> str:
         if obj.all_centers:
             return "every center"
@@ -78,12 +79,12 @@ class IntegrationClientAdmin(admin.ModelAdmin):
         # Only the hash is stored: this message is the one place the secret is ever shown.
         messages.success(request, secret_message(name=client.name, secret=secret))
 
-    @admin.action(description="Deactivate selected clients")
+    @admin.action(description=_("Deactivate selected clients"))
     def deactivate_clients(self, request, queryset):
         count = services.deactivate_clients(clients=queryset)
         self.message_user(request, MSG_DEACTIVATED.format(count=count), messages.SUCCESS)
 
-    @admin.action(description="Rotate secret (the old one stops working at once)")
+    @admin.action(description=_("Rotate secret (the old one stops working at once)"))
     def rotate_secret(self, request, queryset):
         for client in queryset:
             secret = services.rotate_secret(client=client)

@@ -70,6 +70,7 @@ class Surface(models.TextChoices):
     SOAP = "SOAP", "SOAP"
     REST = "REST", "REST"
     ADMIN = "ADMIN", "Admin login"
+    SINCRO = "DB", "Sincro (database tables)"
 
 
 class AuditEntry(models.Model):

@@ -2,10 +2,13 @@
 
 from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
-admin.site.site_header = "Hospital scheduling"
-admin.site.site_title = "Hospital scheduling"
-admin.site.index_title = "Desk administration"
+admin.site.site_header = _("Hospital scheduling")
+admin.site.site_title = _("Hospital scheduling")
+admin.site.index_title = _("Desk administration")
+# The page's width goes to the lists (they fit a 1440-pixel screen); the index and breadcrumbs lead elsewhere.
+admin.site.enable_nav_sidebar = False
 
 
 class ExternalIdReadOnlyMixin:

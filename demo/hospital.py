@@ -45,6 +45,8 @@ from appointments.models import (
     Weekday,
 )
 from centers.models import Center, Location
+from clients.models import IntegrationClient
+from clients.services import create_integration_client
 from demo.factories import (
     AbsenceFactory,
     ActivityFactory,
@@ -957,3 +959,15 @@ def ensure_demo_admin(*, username: str = "admin") -> tuple[str, str | None]:
     password = secrets.token_urlsafe(12)
     User.objects.create_superuser(username=username, email="", password=password)
     return username, password
+
+
+SINCRO_DEMO_CLIENT = "sincro-demo"
+
+
+def ensure_sincro_client(*, name: str = SINCRO_DEMO_CLIENT) -> bool:
+    """The integration client `make run`'s Sincro worker applies rows as (every center, pattern lid);
+    True when this call created it. Sincro needs no secret: the agent writes into the database."""
+    if IntegrationClient.objects.filter(name=name).exists():
+        return False
+    create_integration_client(name=name)
+    return True

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 import django_filters
 from django.db.models import QuerySet
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from appointments.agenda import opening_center, today_of
 from appointments.models import Activity, Insurance, Resource
@@ -26,21 +27,21 @@ class AgendaFilter(django_filters.FilterSet):
     free slots shown (done by the agenda selector)."""
 
     center = django_filters.ModelChoiceFilter(
-        label="Center", queryset=Center.objects.order_by("lid"), to_field_name="lid", field_name="location__center"
+        label=_("Center"), queryset=Center.objects.order_by("lid"), to_field_name="lid", field_name="location__center"
     )
     doctor = django_filters.ModelChoiceFilter(
-        label="Doctor", queryset=Resource.objects.none(), to_field_name="lid", method="filter_doctor",
-        empty_label="Every doctor",
+        label=_("Doctor"), queryset=Resource.objects.none(), to_field_name="lid", method="filter_doctor",
+        empty_label=_("Every doctor"),
     )  # fmt: skip
     activity = django_filters.ModelChoiceFilter(
-        label="Activity", queryset=Activity.objects.order_by("name", "lid"), to_field_name="lid",
-        field_name="resource_activities__activity", empty_label="Any activity",
+        label=_("Activity"), queryset=Activity.objects.order_by("name", "lid"), to_field_name="lid",
+        field_name="resource_activities__activity", empty_label=_("Any activity"),
     )  # fmt: skip
     insurance = django_filters.ModelChoiceFilter(
-        label="Insurance", queryset=Insurance.objects.order_by("name", "lid"), to_field_name="lid",
-        field_name="insurance_resources__insurance", empty_label="Any (self-pay slots)",
+        label=_("Insurance"), queryset=Insurance.objects.order_by("name", "lid"), to_field_name="lid",
+        field_name="insurance_resources__insurance", empty_label=_("Any (self-pay slots)"),
     )  # fmt: skip
-    date = django_filters.DateFilter(label="Date", method="filter_date", input_formats=DATE_FORMATS)
+    date = django_filters.DateFilter(label=_("Date"), method="filter_date", input_formats=DATE_FORMATS)
 
     class Meta:
         model = Resource

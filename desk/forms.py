@@ -3,20 +3,24 @@
 import datetime as dt
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from appointments.models import Origin, Resource
 from centers.models import Center
 from desk.filters import DATE_FORMATS
 from patients.models import PatientData
 
-MSG_DAY_END = "The last day cannot be before the first day."
-MSG_NO_PATIENT = "There is no patient {lid!r}: search again and choose one from the list."
-MSG_CHOOSE_PATIENT = "Choose the patient: one found by the search, or a new patient."
+MSG_DAY_END = _("The last day cannot be before the first day.")
+MSG_NO_PATIENT = _("There is no patient {lid!r}: search again and choose one from the list.")
+MSG_CHOOSE_PATIENT = _("Choose the patient: one found by the search, or a new patient.")
 NEW_PATIENT = "new"
 NEW_PATIENT_FIELDS = ("first_name", "second_name", "third_name", "date_of_birth", "mobile_phone", "email", "id_number")
 
-ORIGINS = [(Origin.DESK, "At the desk"), (Origin.PHONE, "By phone")]
-REASONS = [("admin", "The hospital cancels it (by admin)"), ("user", "The patient asked to cancel (by user)")]
+ORIGINS = [(Origin.DESK, _("At the desk")), (Origin.PHONE, _("By phone"))]
+REASONS = [
+    ("admin", _("The hospital cancels it (by admin)")),
+    ("user", _("The patient asked to cancel (by user)")),
+]
 
 
 def date_field(label: str, required: bool = True) -> forms.DateField:
@@ -32,25 +36,25 @@ class BookForm(forms.Form):
     """A free slot booked for a patient chosen from a search (patient) or described (the other fields)."""
 
     slot = forms.CharField(widget=forms.HiddenInput)
-    activity = forms.ChoiceField(label="Activity")
-    insurance = forms.ChoiceField(label="Insurance", required=False)
-    origin = forms.ChoiceField(label="Booked", choices=ORIGINS, initial=Origin.DESK, widget=forms.RadioSelect)
-    notes = forms.CharField(label="Notes", required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+    activity = forms.ChoiceField(label=_("Activity"))
+    insurance = forms.ChoiceField(label=_("Insurance"), required=False)
+    origin = forms.ChoiceField(label=_("Booked"), choices=ORIGINS, initial=Origin.DESK, widget=forms.RadioSelect)
+    notes = forms.CharField(label=_("Notes"), required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
     # A hospital id from the search results, or NEW_PATIENT (radio buttons drawn by the template).
     patient = forms.CharField(error_messages={"required": MSG_CHOOSE_PATIENT})
-    first_name = forms.CharField(label="First name", required=False, max_length=50)
-    second_name = forms.CharField(label="First surname", required=False, max_length=50)
-    third_name = forms.CharField(label="Second surname", required=False, max_length=50)
-    date_of_birth = date_field("Date of birth", required=False)
-    mobile_phone = forms.CharField(label="Mobile phone", required=False, max_length=50)
-    email = forms.EmailField(label="E-mail", required=False, max_length=100)
-    id_number = forms.CharField(label="ID number", required=False, max_length=50)
-    register_anyway = forms.BooleanField(label="None of these: register a new patient", required=False)
+    first_name = forms.CharField(label=_("First name"), required=False, max_length=50)
+    second_name = forms.CharField(label=_("First surname"), required=False, max_length=50)
+    third_name = forms.CharField(label=_("Second surname"), required=False, max_length=50)
+    date_of_birth = date_field(_("Date of birth"), required=False)
+    mobile_phone = forms.CharField(label=_("Mobile phone"), required=False, max_length=50)
+    email = forms.EmailField(label=_("E-mail"), required=False, max_length=100)
+    id_number = forms.CharField(label=_("ID number"), required=False, max_length=50)
+    register_anyway = forms.BooleanField(label=_("None of these: register a new patient"), required=False)
 
     def __init__(self, *args, activities, insurances, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["activity"].choices = [(a.lid, f"{a.name} ({a.lid})") for a in activities]
-        self.fields["insurance"].choices = [("", "Self-pay (no insurance)")] + [
+        self.fields["insurance"].choices = [("", _("Self-pay (no insurance)"))] + [
             (i.lid, f"{i.name} ({i.lid})") for i in insurances
         ]
         self._activities = {a.lid: a for a in activities}
@@ -68,7 +72,7 @@ class BookForm(forms.Form):
 
 
 class CancelForm(forms.Form):
-    reason = forms.ChoiceField(label="Why", choices=REASONS, initial="admin", widget=forms.RadioSelect)
+    reason = forms.ChoiceField(label=_("Why"), choices=REASONS, initial="admin", widget=forms.RadioSelect)
 
 
 class MoveForm(forms.Form):
@@ -76,7 +80,7 @@ class MoveForm(forms.Form):
 
 
 class DayForm(forms.Form):
-    date = date_field("Day", required=False)
+    date = date_field(_("Day"), required=False)
 
 
 class AbsenceForm(forms.Form):
@@ -84,23 +88,23 @@ class AbsenceForm(forms.Form):
     center's wall clock, and a day without times is the whole day."""
 
     doctor = forms.ModelChoiceField(
-        label="Who",
+        label=_("Who"),
         queryset=Resource.objects.none(),
         to_field_name="lid",
         required=False,
-        empty_label="The whole center (a holiday)",
+        empty_label=_("The whole center (a holiday)"),
     )
-    first_day = date_field("First day")
+    first_day = date_field(_("First day"))
     start_time = forms.TimeField(
-        label="From", required=False, widget=forms.TimeInput(attrs={"placeholder": "hh:mm"}),
-        help_text="Empty: from the start of the first day.",
+        label=_("From"), required=False, widget=forms.TimeInput(attrs={"placeholder": "hh:mm"}),
+        help_text=_("Empty: from the start of the first day."),
     )  # fmt: skip
-    last_day = date_field("Last day")
+    last_day = date_field(_("Last day"))
     end_time = forms.TimeField(
-        label="Until", required=False, widget=forms.TimeInput(attrs={"placeholder": "hh:mm"}),
-        help_text="Empty: until the end of the last day.",
+        label=_("Until"), required=False, widget=forms.TimeInput(attrs={"placeholder": "hh:mm"}),
+        help_text=_("Empty: until the end of the last day."),
     )  # fmt: skip
-    reason = forms.CharField(label="Reason", required=False, max_length=200)
+    reason = forms.CharField(label=_("Reason"), required=False, max_length=200)
 
     def __init__(self, *args, center: Center, **kwargs):
         super().__init__(*args, **kwargs)

@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import capfirst
+from django.utils.translation import gettext_lazy as _
 
 from appointments.agenda import appointments_during, center_agenda, insurances_of, move_choices, today_of
 from appointments.models import Absence
@@ -48,21 +49,21 @@ PERM_CHANGE = "appointments.change_appointment"
 PERM_ABSENCE = "appointments.add_absence"
 PERM_REGISTER = "patients.add_patient"
 
-MSG_BOOKED = "Booked: {when} with {doctor}, {activity}, for {patient}."
-MSG_ALREADY_HELD = "{patient} already holds {when} with {doctor}: nothing changed."
-MSG_CANCELLED = "Appointment {app} ({when}, {patient}) is cancelled {reason}; its slot can be booked again."
-MSG_WAS_CANCELLED = "Appointment {app} was already cancelled: nothing changed."
-MSG_MOVED = "Appointment {app} ({patient}) moved to {when} with {doctor}."
-MSG_OTHER_ACTIVITY = "That slot is for another activity: choose one of the slots listed."
-MSG_ABSENCE_MARKED = "{who} closed from {start} to {end}."
-MSG_MAY_NOT_REGISTER = "You may not register new patients: search for the patient and choose one."
-MSG_POSSIBLE_DUPLICATES = (
+MSG_BOOKED = _("Booked: {when} with {doctor}, {activity}, for {patient}.")
+MSG_ALREADY_HELD = _("{patient} already holds {when} with {doctor}: nothing changed.")
+MSG_CANCELLED = _("Appointment {app} ({when}, {patient}) is cancelled {reason}; its slot can be booked again.")
+MSG_WAS_CANCELLED = _("Appointment {app} was already cancelled: nothing changed.")
+MSG_MOVED = _("Appointment {app} ({patient}) moved to {when} with {doctor}.")
+MSG_OTHER_ACTIVITY = _("That slot is for another activity: choose one of the slots listed.")
+MSG_ABSENCE_MARKED = _("{who} closed from {start} to {end}.")
+MSG_MAY_NOT_REGISTER = _("You may not register new patients: search for the patient and choose one.")
+MSG_POSSIBLE_DUPLICATES = _(
     "These patients look like the one you describe. Choose one, or tick the box to register a new patient: "
     "the pair is then kept among the possible duplicates, for review in the admin."
 )
-MSG_CHOOSE_DOCTOR = "Choose a doctor to see their week."
-MSG_NO_CENTER = "The hospital has no center yet: add one in the admin."
-REASON_WORDS = {"admin": "by the hospital", "user": "at the patient's request"}
+MSG_CHOOSE_DOCTOR = _("Choose a doctor to see their week.")
+MSG_NO_CENTER = _("The hospital has no center yet: add one in the admin.")
+REASON_WORDS = {"admin": _("by the hospital"), "user": _("at the patient's request")}
 # Refusals that mean the slot went while the clerk was filling the form: back to the refreshed day.
 GONE_MEANWHILE = (MSG_SLOT_TAKEN, MSG_SLOT_CLOSED)
 
@@ -322,7 +323,7 @@ def cancel_view(request, lid: str):
             ),
         )
         return redirect(f"{back}#app-{appointment.lid}")
-    context = {"appointment": appointment, "verb": "Cancel", "form": form, "back": back, "center": center}
+    context = {"appointment": appointment, "verb": _("Cancel"), "form": form, "back": back, "center": center}
     return page(request, "desk/cancel.html", context, zone=center.zone, status=400 if form.errors else 200)
 
 
@@ -363,7 +364,7 @@ def move_view(request, lid: str):
     base = reverse("desk:move", args=[appointment.lid])
     context = {
         "appointment": appointment,
-        "verb": "Move",
+        "verb": _("Move"),
         "center": center,
         "day": day,
         "day_form": day_form,

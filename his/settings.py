@@ -130,8 +130,16 @@ elif len(SECRET_KEY) < 50:
 ALLOWED_HOSTS = env_list("HIS_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 TIME_ZONE = env_time_zone("HIS_TIME_ZONE", "Europe/Madrid")
 USE_TZ = True
-LANGUAGE_CODE = "en-us"
+# The admin and the desk speak the hospital's language: English, Spanish or Italian (a switch on every
+# page changes it for the session). The webservices answer in tuOtempO's words whatever it is.
+LANGUAGES = [("en", "English"), ("es", "Español"), ("it", "Italiano")]
+LANGUAGE_CODE = env_str("HIS_LANGUAGE", "en").strip().lower()
+if LANGUAGE_CODE not in dict(LANGUAGES):
+    raise ImproperlyConfigured(f"HIS_LANGUAGE={LANGUAGE_CODE!r}: use one of {', '.join(dict(LANGUAGES))}.")
 USE_I18N = True
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# Dates dd/mm/yyyy and 24-hour times in every language (his/formats/).
+FORMAT_MODULE_PATH = ["his.formats"]
 
 DATABASES = {"default": env_database("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -154,6 +162,15 @@ HIS_TRUSTED_PROXIES = env_networks("HIS_TRUSTED_PROXIES")
 HIS_EXCHANGE_PASSWORD = env_str("HIS_EXCHANGE_PASSWORD", "")
 HIS_EXCHANGE_KEY_FILE = env_str("HIS_EXCHANGE_KEY_FILE", "")
 HIS_EXCHANGE_KNOWN_HOSTS = env_str("HIS_EXCHANGE_KNOWN_HOSTS", str(Path.home() / ".ssh" / "known_hosts"))
+# Sincro (docs/sincro.md): the integration client whose support-table rows `manage.py sincro_worker`
+# applies; empty: no Sincro (and no worker check in /health/ready). How often a worker looks for rows
+# when nothing wakes it (SQLite polls; PostgreSQL wakes it on each insert), and how long a worker may
+# stay silent before /health/ready reports Sincro down.
+HIS_SINCRO_CLIENT = env_str("HIS_SINCRO_CLIENT", "")
+HIS_SINCRO_POLL_SECONDS = env_int("HIS_SINCRO_POLL_SECONDS", 1, minimum=1)
+HIS_SINCRO_HEARTBEAT_SECONDS = env_int("HIS_SINCRO_HEARTBEAT_SECONDS", 60, minimum=5)
+# How many days ahead TT_RESERVATIONS reaches (0: no end); a bound keeps it fast with many future appointments.
+HIS_SINCRO_DAYS_AHEAD = env_int("HIS_SINCRO_DAYS_AHEAD", 0)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -181,15 +198,18 @@ INSTALLED_APPS = [
     "exchange",
     "probe",
     "desk",
+    "sincro",
     "demo",
     "ops",
 ]
 
 MIDDLEWARE = [
     "ops.middleware.RequestMiddleware",  # first: the request id and the log line cover everything else
+    "his.middleware.PlainNotFoundMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "webservices.middleware.WebserviceMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -211,6 +231,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
             ],
         },
     },

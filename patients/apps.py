@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class PatientsConfig(AppConfig):
@@ -6,3 +7,4 @@ class PatientsConfig(AppConfig):
 
     default_auto_field = "django.db.models.BigAutoField"
     name = "patients"
+    verbose_name = _("Patients")

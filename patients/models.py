@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from clients.models import IntegrationClient
 from core.models import ExternalIdMixin
@@ -56,8 +57,8 @@ class PatientData:
 
 
 class Gender(models.TextChoices):
-    MALE = "M", "Male"
-    FEMALE = "F", "Female"
+    MALE = "M", _("Male")
+    FEMALE = "F", _("Female")
 
 
 class Patient(ExternalIdMixin):
@@ -65,25 +66,37 @@ class Patient(ExternalIdMixin):
 
     LID_PREFIX = "P"
 
-    lid = models.CharField("USER_LID", max_length=50, unique=True, null=True, blank=True)
-    first_name = models.CharField(max_length=50, blank=True)
-    second_name = models.CharField(max_length=50, blank=True)
-    third_name = models.CharField(max_length=50, blank=True)
-    id_number = models.CharField("ID number", max_length=50, blank=True)
-    landline_phone = models.CharField(max_length=50, blank=True)
-    mobile_phone = models.CharField(max_length=50, blank=True)
-    work_phone = models.CharField(max_length=50, blank=True)
-    email = models.EmailField(max_length=100, blank=True)
-    date_of_birth = models.DateField(null=True, blank=True)
-    gender = models.CharField(max_length=1, choices=Gender.choices, blank=True)
-    zip_code = models.CharField(max_length=10, blank=True)
-    language = models.CharField(max_length=10, blank=True)
-    privacy_accepted = models.BooleanField(default=False)
-    contact_by_sms = models.BooleanField("SMS", default=True)
-    contact_by_email = models.BooleanField("email", default=True)
-    contact_by_landline = models.BooleanField("landline", default=False)
+    lid = models.CharField(
+        _("patient no."),
+        max_length=50,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text=_("Empty: the server gives one. USER_LID in tuOtempO."),
+    )
+    first_name = models.CharField(_("first name"), max_length=50, blank=True)
+    second_name = models.CharField(_("first surname"), max_length=50, blank=True)
+    third_name = models.CharField(_("second surname"), max_length=50, blank=True)
+    id_number = models.CharField(_("ID number"), max_length=50, blank=True)
+    landline_phone = models.CharField(_("landline"), max_length=50, blank=True)
+    mobile_phone = models.CharField(_("mobile phone"), max_length=50, blank=True)
+    work_phone = models.CharField(_("work phone"), max_length=50, blank=True)
+    email = models.EmailField(_("e-mail"), max_length=100, blank=True)
+    date_of_birth = models.DateField(_("date of birth"), null=True, blank=True)
+    gender = models.CharField(_("sex"), max_length=1, choices=Gender.choices, blank=True)
+    zip_code = models.CharField(_("postcode"), max_length=10, blank=True)
+    language = models.CharField(_("language"), max_length=10, blank=True)
+    privacy_accepted = models.BooleanField(_("privacy terms accepted"), default=False)
+    contact_by_sms = models.BooleanField(_("reminders by SMS"), default=True)
+    contact_by_email = models.BooleanField(_("reminders by e-mail"), default=True)
+    contact_by_landline = models.BooleanField(_("reminders by landline"), default=False)
     merged_into = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_patients"
+        "self",
+        verbose_name=_("merged into"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="merged_patients",
     )
     # Derived on save (derive_keys), for matching a patient who books without a known id.
     name_key = models.CharField(max_length=160, blank=True, editable=False)
@@ -94,6 +107,8 @@ class Patient(ExternalIdMixin):
     class Meta:
         db_table = "appointments_patient"  # its table since the first release, when it lived in appointments
         ordering = ["lid"]
+        verbose_name = _("patient")
+        verbose_name_plural = _("patients")
         indexes = [models.Index(fields=["name_key", "date_of_birth"], name="patient_name_dob")]
         constraints = [
             models.CheckConstraint(condition=~Q(merged_into=F("id")), name="patient_not_merged_into_itself"),
@@ -134,12 +149,13 @@ class PatientLink(models.Model):
     an id means something only together with the integration client that sent it."""
 
     client = models.ForeignKey(IntegrationClient, on_delete=models.CASCADE, related_name="patient_links")
-    tid = models.CharField("USER_TID", max_length=50)
+    tid = models.CharField(_("patient no. in tuOtempO"), max_length=50, help_text=_("USER_TID in tuOtempO."))
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="links")
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "tuOtempO id"
+        verbose_name = _("patient no. in tuOtempO")
+        verbose_name_plural = _("patient numbers in tuOtempO")
         constraints = [
             models.UniqueConstraint(fields=["client", "tid"], name="patient_link_tid_per_client"),
             # One account of an instance per patient record: a second id of the same client registers a new

@@ -9,6 +9,7 @@ import csv
 import functools
 import io
 import re
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import IO
 
 from django.core.files import File
 from django.db import transaction
+from django.utils import timezone
 
 from centers.models import Center
 from core.errors import INVALID_INPUT, DomainError, Term
@@ -125,6 +127,21 @@ SIGNATURES = {
     "tiff": lambda h: h.startswith((b"II*\x00", b"MM\x00*")),
 }
 HEAD_SIZE = 512
+# What a medical result is, told by its content: the types SIGNATURES recognises, most specific first.
+RESULT_TYPES = ("pdf", "png", "jpg", "gif", "tif", "dcm", "xml", "zip")
+
+
+def detected_type(stream: IO[bytes]) -> str | None:
+    """The result type (an extension of RESULT_TYPES) the content is, by its first bytes, whatever its
+    name says; None when it is none of them (a text file, a document of another kind...). Reads from
+    the stream's current position; the caller rewinds it."""
+    head = stream.read(HEAD_SIZE)
+    return next((kind for kind in RESULT_TYPES if head and SIGNATURES[kind](head)), None)
+
+
+def new_result_lid() -> str:
+    """An id for a result the hospital uploads by hand: the day and six random hex digits (R20261129-3FA9C1)."""
+    return f"R{timezone.localdate():%Y%m%d}-{secrets.token_hex(3).upper()}"
 
 
 def _is_utf8_text(stream: IO[bytes], head: bytes) -> bool:
@@ -411,7 +428,8 @@ def upload_problems(*, lid: str, code: str, filename: str, file_type: str, conte
     """Why upload_result would refuse these details and content (empty, too long or unsafe values,
     content not of DOWNLOAD_TYPE); empty when it would store them. Leaves the content rewound."""
     lid, code, filename, file_type = lid.strip(), code.strip(), filename.strip(), normalise_type(file_type)
-    problems = field_problems(lid=lid, code=code, filename=filename, file_type=file_type)
+    # An empty id is one upload_result makes: checked as one.
+    problems = field_problems(lid=lid or new_result_lid(), code=code, filename=filename, file_type=file_type)
     if file_type and not problems:
         content.seek(0)
         problem = content_problem(file_type=file_type, file_name=content.name or filename, stream=content)
@@ -433,9 +451,10 @@ def upload_result(
     center: Center | None = None,
 ) -> MedicalResult:
     """Stores one result for the patient (its surviving record if merged), or replaces the file and
-    details of the result with that DOWNLOAD_LID. The content must match DOWNLOAD_TYPE, checked as
-    the import checks it."""
+    details of the result with that DOWNLOAD_LID (an empty one: a new id, new_result_lid). The content
+    must match DOWNLOAD_TYPE, checked as the import checks it."""
     lid, code, filename, file_type = lid.strip(), code.strip(), filename.strip(), normalise_type(file_type)
+    lid = lid or new_result_lid()
     problems = upload_problems(lid=lid, code=code, filename=filename, file_type=file_type, content=content)
     if problems:
         raise DomainError(
@@ -489,10 +508,11 @@ def update_result_details(
 
 
 @transaction.atomic
-def withdraw_result(*, result: MedicalResult) -> MedicalResult:
+def withdraw_result(*, result: MedicalResult) -> bool:
     """Withdraws the result: tuOtempO lists it as Cancelled and no longer delivers its content.
-    The file is kept. Withdrawing a withdrawn result changes nothing."""
-    if result.status != ResultStatus.WITHDRAWN:
-        result.status = ResultStatus.WITHDRAWN
-        result.save(update_fields=["status", "modified"])
-    return result
+    The file is kept. Withdrawing a withdrawn result changes nothing. True when this call withdrew it."""
+    updated = MedicalResult.objects.filter(pk=result.pk).exclude(status=ResultStatus.WITHDRAWN)
+    if not updated.update(status=ResultStatus.WITHDRAWN, modified=timezone.now()):
+        return False
+    result.status = ResultStatus.WITHDRAWN
+    return True

@@ -33,6 +33,7 @@ def _load_settings(**env):
     [
         ("HIS_DEBUG", "maybe"),
         ("HIS_TIME_ZONE", "Mars/Olympus"),
+        ("HIS_LANGUAGE", "klingon"),
         ("DATABASE_URL", "mysql://root@localhost/his"),
         ("DATABASE_URL", "not a url"),
         ("HIS_SECRET_KEY", "short"),

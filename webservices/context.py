@@ -10,7 +10,8 @@ from django.http import HttpRequest
 
 from clients.models import IntegrationClient, Surface
 
-UNAUDITED_PATHS = ("/api/schema/", "/api/schema.yaml", "/api/docs/")
+# The schema and the docs (with or without their slash) are pages, not calls.
+UNAUDITED_PATHS = ("/api/schema", "/api/docs")
 
 
 @dataclass
@@ -35,6 +36,8 @@ def surface_of(request: HttpRequest) -> str | None:
     """SOAP or REST for a webservice call (the WSDL, the schema and the docs are not calls); else None."""
     if request.path.startswith("/soap"):
         return None if request.method in ("GET", "HEAD") else Surface.SOAP
+    if request.path == "/api/":  # redirected to the docs
+        return None
     if request.path.startswith("/api/") and not request.path.startswith(UNAUDITED_PATHS):
         return Surface.REST
     return None

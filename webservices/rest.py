@@ -1,6 +1,6 @@
 """The REST surface: `/api/<method in lower case>`, generated from the methods of webservices/methods/.
 
-Every answer is tuOtempO's envelope `{"result", "return", "msg", "code"}`, written by DRF's JSON
+Every answer is tuOtempO's envelope `{"result", "return", "msg"}` (a failure adds `"code"`), written by DRF's JSON
 renderer; `error_response` is the one place this surface answers a failure. Parameter names are
 accepted in any letter case; reads answer GET and POST, writes POST only. A caller that sends
 `X-Request-Warnings: 1` gets one more member, `warnings`: what its call relied on of the server's

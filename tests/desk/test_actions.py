@@ -102,7 +102,7 @@ def test_a_probable_match_is_shown_before_registering_and_kept_as_a_possible_dup
     warned = desk.post(desk_url("book"), body)
 
     assert warned.status_code == 400
-    assert MSG_POSSIBLE_DUPLICATES in unescape(warned.content.decode())
+    assert str(MSG_POSSIBLE_DUPLICATES) in unescape(warned.content.decode())
     assert 'name="patient" value="P50"' in warned.content.decode()
     assert not Appointment.objects.exists() and not PossibleDuplicate.objects.exists()
 
@@ -149,7 +149,7 @@ def test_a_booking_without_a_chosen_patient_or_a_name_says_what_is_missing(desk,
     nameless = desk.post(desk_url("book"), {"slot": slot.lid, "activity": "VIS", "origin": "DESK", "patient": "new",
                                             "register_anyway": "on"})  # fmt: skip
 
-    assert unchosen.status_code == 400 and MSG_CHOOSE_PATIENT in unescape(unchosen.content.decode())
+    assert unchosen.status_code == 400 and str(MSG_CHOOSE_PATIENT) in unescape(unchosen.content.decode())
     assert nameless.status_code == 400 and said(MSG_NAME_REQUIRED) in unescape(nameless.content.decode())
     assert "USER_FIRST_NAME" not in nameless.content.decode()
     assert not Appointment.objects.exists() and not Patient.objects.exists()

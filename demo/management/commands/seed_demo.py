@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from demo.hospital import seed_demo_hospital, summarise
+from demo.hospital import SINCRO_DEMO_CLIENT, ensure_sincro_client, seed_demo_hospital, summarise
 
 
 class Command(BaseCommand):
@@ -15,3 +15,5 @@ class Command(BaseCommand):
     def handle(self, *args, seed: int, **options):
         created = seed_demo_hospital(seed=seed)
         self.stdout.write(summarise(created, seed=seed))
+        if ensure_sincro_client():
+            self.stdout.write(f"Sincro client {SINCRO_DEMO_CLIENT!r} created: make run's worker applies rows as it.")
