@@ -6,7 +6,7 @@ HIS_PORT ?= 8000
 HIS_WORKERS ?= 4
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run serve test lint format migrate seed clean bench bench-sincro reliability messages
+.PHONY: venv run serve test lint format migrate seed clean bench bench-sincro reliability messages mutate
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed: $(PYTHON) was not found (set PYTHON=...)."; exit 1; }
@@ -59,17 +59,25 @@ bench: venv
 	@command -v wrk >/dev/null 2>&1 || { echo "make bench needs wrk (Debian: apt-get install wrk)."; exit 1; }
 	$(BIN)/python bench/run.py $(if $(BENCH_REUSE),--reuse) $(BENCH_ARGS)
 
+# Mutation testing of the modules that hold the contract's rules, against their fast tests (docs/testing.md).
+# Slow (minutes per module): not part of CI; run before each release. MUTATE_ARGS narrows it to some
+# mutants, e.g. MUTATE_ARGS='"clients.scope*"'. Survivors: `.venv/bin/mutmut results`, `mutmut show NAME`.
+mutate: venv
+	rm -rf mutants
+	$(BIN)/mutmut run $(MUTATE_ARGS)
+	$(BIN)/mutmut results | { grep -v ': not checked$$' || true; }
+
 # Sincro on PostgreSQL (docs/sincro.md): rows per second with one and two workers, INSERT to
 # STATUS_TRIGGER latency, reading each view; BENCH_ARGS="--appointments 1000000" fills the database first.
 bench-sincro: venv
 	$(BIN)/python bench/sincro.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) db.sqlite3* media staticfiles .pytest_cache
+	rm -rf mutants $(VENV) db.sqlite3* media staticfiles .pytest_cache
 
 # The admin's and the desk's own strings: refreshes locale/*/LC_MESSAGES/django.po from the code (needs
 # gettext), then compiles the .mo files, which are committed. tests/test_translations.py checks both.
-MESSAGES_IGNORE := --ignore=.venv --ignore=tests --ignore=bench --ignore=staticfiles --ignore=media --ignore=docs
+MESSAGES_IGNORE := --ignore=.venv --ignore=tests --ignore=bench --ignore=staticfiles --ignore=media --ignore=docs --ignore=mutants
 messages: venv
 	$(BIN)/python manage.py makemessages -l es -l it --no-obsolete $(MESSAGES_IGNORE)
-	$(BIN)/python manage.py compilemessages --ignore=.venv
+	$(BIN)/python manage.py compilemessages --ignore=.venv --ignore=mutants

@@ -117,6 +117,9 @@ class Soap:
             transport=zeep.Transport(session=self.session),
             settings=zeep.Settings(xml_huge_tree=True),
         )
+        # The WSDL names the host of the first request that built it: calls go to this server whatever
+        # it says (a second test session in one process, as mutation testing runs, has another port).
+        self.client.service._binding_options["address"] = f"{base_url}/soap/"
 
     def call(self, method: str, params: dict | None = None, *, authorization: str | None = None, **_) -> Outcome:
         self.session.headers.pop("Authorization", None)

@@ -4,7 +4,7 @@ import datetime as dt
 import threading
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from appointments.models import Appointment, AppointmentStatus
@@ -64,37 +64,55 @@ def test_it_refuses_an_end_before_the_start():
         _book(ResourceFactory(), START, minutes=-5)
 
 
+def _deadlock(exc: Exception) -> bool:
+    """PostgreSQL's "deadlock detected" (SQLSTATE 40P01): two inserts checked by one exclusion
+    constraint may wait on each other, and PostgreSQL aborts one of them."""
+    return getattr(getattr(exc, "__cause__", None), "sqlstate", None) == "40P01"
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_racing_transactions_yield_exactly_one_appointment():
-    """Each thread checks that the slot is free, waits for the other, then inserts."""
+    """Both threads start together and check that the slot is free; on PostgreSQL each then waits for
+    the other before inserting (on SQLite the IMMEDIATE transaction already holds the write lock, so
+    the second one waits for the first to commit). Each thread reports what happened to it."""
     resource = ResourceFactory()
     patients = [PatientFactory(), PatientFactory()]
-    barrier = threading.Barrier(2, timeout=10)
-    outcomes = []
+    start_together = threading.Barrier(2, timeout=10)
+    checked_both = threading.Barrier(2, timeout=10)
+    outcomes: dict[int, str] = {}
 
-    def book(patient):
+    def book(n, patient):
         try:
-            try:
-                with transaction.atomic():
-                    free = not Appointment.objects.filter(
-                        resource=resource, start__lt=START + dt.timedelta(minutes=30), end__gt=START
-                    ).exists()
-                    if connection.vendor == "postgresql":
-                        barrier.wait()  # on SQLite the IMMEDIATE lock already serialises the two
-                    if free:
-                        _book(resource, START, patient=patient)
-                        outcomes.append("booked")
-                    else:
-                        outcomes.append("saw it taken")
-            except IntegrityError:
-                outcomes.append("refused by the database")
+            start_together.wait()
+            with transaction.atomic():
+                free = not Appointment.objects.filter(
+                    resource=resource, start__lt=START + dt.timedelta(minutes=30), end__gt=START
+                ).exists()
+                if connection.vendor == "postgresql":
+                    checked_both.wait()
+                if free:
+                    _book(resource, START, patient=patient)
+                    outcomes[n] = "booked"
+                else:
+                    outcomes[n] = "saw it taken"
+        except IntegrityError as exc:
+            outcomes[n] = "refused by the database" if "appointment_overlap" in str(exc) else f"other: {exc!r}"
+        except OperationalError as exc:
+            outcomes[n] = "deadlock, rolled back" if _deadlock(exc) else f"other: {exc!r}"
+        except Exception as exc:  # reported by the assertions below, never lost with the thread
+            outcomes[n] = f"other: {exc!r}"
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=book, args=(p,)) for p in patients]
+    threads = [threading.Thread(target=book, args=(n, p)) for n, p in enumerate(patients)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(timeout=30)
-    assert outcomes.count("booked") == 1
+    assert sorted(outcomes) == [0, 1], outcomes  # both reported
+    losers = {"saw it taken", "refused by the database"}
+    if connection.vendor == "postgresql":
+        losers.add("deadlock, rolled back")  # a legitimate loser: its transaction was aborted whole
+    assert sorted(outcomes.values()).count("booked") == 1, outcomes
+    assert {o for o in outcomes.values() if o != "booked"} <= losers, outcomes
     assert Appointment.objects.filter(resource=resource).count() == 1

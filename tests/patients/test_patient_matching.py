@@ -47,7 +47,7 @@ def _tid_of(patient, scope):
 def _jose(**kwargs):
     """The hospital's record of José García, as the desk typed it."""
     values = dict(
-        lid="P100",
+        lid="P-100",  # never the P<pk> a new patient is given, whatever the database sequence has reached
         first_name="José",
         second_name="García",
         third_name="",
@@ -123,7 +123,7 @@ def test_an_unknown_lid_is_matched_by_id_number_whatever_its_formatting():
     patient = resolve_patient(data=PatientData(lid="P999", first_name="Pepe", id_number="12345678-z"), scope=HOSPITAL)
 
     assert patient.pk == jose.pk
-    assert patient.lid == "P100"  # the hospital's id, not the unknown one sent
+    assert patient.lid == "P-100"  # the hospital's id, not the unknown one sent
     assert Patient.objects.count() == 1
     assert not Patient.objects.filter(lid="P999").exists()
 
@@ -170,7 +170,7 @@ def test_a_different_id_number_is_a_different_person_even_with_same_name_birth_a
 
 
 def test_two_candidates_are_ambiguous_and_a_new_patient_is_registered():
-    first = _jose(lid="P100", id_number="")
+    first = _jose(lid="P-100", id_number="")
     second = _jose(lid="P101", id_number="", email="")
 
     patient = resolve_patient(data=_sent(), scope=HOSPITAL)
@@ -181,7 +181,7 @@ def test_two_candidates_are_ambiguous_and_a_new_patient_is_registered():
 
 
 def test_two_patients_with_the_same_id_number_are_ambiguous():
-    first = _jose(lid="P100")
+    first = _jose(lid="P-100")
     second = _jose(lid="P101", id_number="12.345.678 Z")
 
     patient = resolve_patient(data=_sent(id_number="12345678Z"), scope=HOSPITAL)
@@ -197,7 +197,7 @@ def test_patients_merged_away_are_not_candidates():
     by_id = resolve_patient(data=_sent(id_number="12345678Z"), scope=HOSPITAL)
     by_name = resolve_patient(data=_sent(first_name="Jose", mobile_phone="600112233"), scope=HOSPITAL)
 
-    assert by_id.pk not in (survivor.pk, Patient.objects.get(lid="P100").pk)
+    assert by_id.pk not in (survivor.pk, Patient.objects.get(lid="P-100").pk)
     # The patient registered a moment ago is now the single live candidate.
     assert by_name.pk == by_id.pk
     assert Patient.objects.count() == 3
@@ -266,11 +266,11 @@ def test_a_known_lid_and_a_tid_linked_to_someone_else_are_refused(app):
     lid_scope = Scope(centers=None, pattern="lid", client=app.client)
 
     with pytest.raises(DomainError) as error:
-        resolve_patient(data=_sent(lid="P100", tid="T5"), scope=lid_scope)
+        resolve_patient(data=_sent(lid="P-100", tid="T5"), scope=lid_scope)
 
     assert (error.value.code, error.value.message) == (
         INVALID_INPUT,
-        said(MSG_IDS_DISAGREE, key=Term.PATIENT, key_value="P100", other=Term.PATIENT_TID, other_value="T5"),
+        said(MSG_IDS_DISAGREE, key=Term.PATIENT, key_value="P-100", other=Term.PATIENT_TID, other_value="T5"),
     )
     assert Patient.objects.get(pk=jose.pk).mobile_phone == "+34 600 11 22 33"
 
@@ -291,7 +291,7 @@ def test_empty_contact_fields_are_filled_and_held_ones_kept():
 
     patient = resolve_patient(
         data=PatientData(
-            lid="P100",
+            lid="P-100",
             first_name="Otro",
             mobile_phone="699999999",
             landline_phone="910000000",
@@ -405,7 +405,7 @@ def test_the_tid_pattern_without_a_tid_is_an_input_error(app):
 def test_a_new_tid_sent_with_a_known_lid_is_linked_to_that_patient(app):
     jose = _jose()
 
-    patient = resolve_patient(data=_sent(tid="T1", lid="P100", id_number=""), scope=app)
+    patient = resolve_patient(data=_sent(tid="T1", lid="P-100", id_number=""), scope=app)
 
     assert patient.pk == jose.pk
     assert _tid_of(jose, app) == "T1"
@@ -416,11 +416,11 @@ def test_a_known_tid_and_a_lid_of_someone_else_are_refused(app):
     _link(PatientFactory(lid="P5", first_name="Ana"), "T5", app)
 
     with pytest.raises(DomainError) as error:
-        resolve_patient(data=_sent(tid="T5", lid="P100"), scope=app)
+        resolve_patient(data=_sent(tid="T5", lid="P-100"), scope=app)
 
     assert (error.value.code, error.value.message) == (
         INVALID_INPUT,
-        said(MSG_IDS_DISAGREE, key=Term.PATIENT_TID, key_value="T5", other=Term.PATIENT, other_value="P100"),
+        said(MSG_IDS_DISAGREE, key=Term.PATIENT_TID, key_value="T5", other=Term.PATIENT, other_value="P-100"),
     )
 
 
@@ -467,27 +467,30 @@ def test_a_tid_linked_between_lookup_and_insert_is_reused(monkeypatch, app):
 
 @pytest.mark.django_db(transaction=True)
 def test_two_racing_bookings_with_the_same_new_tid_register_one_patient(monkeypatch, app):
-    """Both look the TID up, find nothing, wait for each other, then insert (PostgreSQL); on SQLite
-    the IMMEDIATE transactions already serialise them. The two requests describe the person with
-    different ID numbers, so the same-person lock does not serialise them: the unique link does."""
+    """Both start together, look the TID up, find nothing, wait for each other, then insert
+    (PostgreSQL); on SQLite the IMMEDIATE transactions serialise them once started. The two requests
+    describe the person with different ID numbers, so the same-person lock does not serialise them:
+    the unique link does. Each thread reports its patient or its exception."""
     real_matching = patients_module.matching_patients
-    barrier = threading.Barrier(2, timeout=10)
+    start_together = threading.Barrier(2, timeout=10)
+    looked_up_both = threading.Barrier(2, timeout=10)
 
     def matching_then_wait(*, data, centers=None):
         found = real_matching(data=data, centers=centers)
         if connection.vendor == "postgresql":
-            barrier.wait()
+            looked_up_both.wait()
         return found
 
     monkeypatch.setattr(patients_module, "matching_patients", matching_then_wait)
-    results, errors = [], []
+    outcomes: dict[int, object] = {}
 
     def book(n):
         try:
+            start_together.wait()
             with transaction.atomic():
-                results.append(resolve_patient(data=_sent(tid="T-RACE", id_number=f"X{n}"), scope=app).pk)
-        except Exception as exc:  # reported by the assertion below
-            errors.append(exc)
+                outcomes[n] = resolve_patient(data=_sent(tid="T-RACE", id_number=f"X{n}"), scope=app).pk
+        except Exception as exc:  # reported by the assertions below
+            outcomes[n] = exc
         finally:
             connection.close()
 
@@ -497,8 +500,9 @@ def test_two_racing_bookings_with_the_same_new_tid_register_one_patient(monkeypa
     for t in threads:
         t.join(timeout=30)
 
-    assert errors == []
-    assert len(results) == 2 and results[0] == results[1]
+    assert sorted(outcomes) == [0, 1], outcomes  # both reported
+    assert all(isinstance(pk, int) for pk in outcomes.values()), outcomes
+    assert outcomes[0] == outcomes[1]
     assert PatientLink.objects.filter(tid="T-RACE").count() == 1
     assert Patient.objects.count() == 1
 
@@ -541,9 +545,9 @@ def test_a_match_known_only_in_other_centers_is_never_used_and_is_recorded_for_t
 def test_the_hospital_id_of_another_centers_patient_is_matched_as_a_new_patient(two_centers):
     mad, _lpa, jose = two_centers
 
-    patient = resolve_patient(data=_sent(lid="P100"), scope=Scope(centers=(mad,)))
+    patient = resolve_patient(data=_sent(lid="P-100"), scope=Scope(centers=(mad,)))
 
-    assert patient.pk != jose.pk and patient.lid != "P100"
+    assert patient.pk != jose.pk and patient.lid != "P-100"
 
 
 def test_a_caller_of_that_center_finds_the_patient(two_centers):

@@ -4,6 +4,7 @@ leave nothing half-written, and the server comes back by itself."""
 import datetime as dt
 import os
 import random
+import re
 import shutil
 import subprocess
 import threading
@@ -13,12 +14,15 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+import requests
 
 from tests.system.helpers import (
+    ACTIVITY_LID,
     CONFLICT,
     CONNECTION_LOST,
     OK,
     REFUSED,
+    REQUEST_TIMEOUT,
     UNAVAILABLE,
     Api,
     Tally,
@@ -81,6 +85,66 @@ class BookingLoad:
     def answers_since(self, moment: float) -> list[tuple]:
         with self.tally.lock:
             return [entry for entry in self.timeline if entry[0] >= moment]
+
+
+SOAP_SEARCH = (
+    '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:ws="http://tuotempo.his/ws">'
+    "<soapenv:Body><ws:searchAvailabilities><ws:ACTIVITY_LID>{activity}</ws:ACTIVITY_LID>"
+    "<ws:AVA_RESULTS_NUMBER>1</ws:AVA_RESULTS_NUMBER></ws:searchAvailabilities></soapenv:Body></soapenv:Envelope>"
+)
+
+
+class SoapProbe:
+    """One thread asking searchAvailabilities over SOAP (zeep's wire format, sent raw) until stopped, each
+    answer classified from the raw XML with the contract's literals: OK, the fault Server.Unavailable, or
+    anything else (kept whole for the assertion message)."""
+
+    def __init__(self, url: str, secret: str):
+        self.url, self.secret = url, secret
+        self.timeline: list[tuple[float, str, int | None, str]] = []  # (at, kind, status, first bytes)
+        self.stopping = threading.Event()
+        self.failures: list[BaseException] = []
+        self.thread = threading.Thread(target=self._guarded, daemon=True)
+
+    def _guarded(self) -> None:
+        try:
+            while not self.stopping.is_set():
+                self.timeline.append(self.ask())
+                time.sleep(0.1)
+        except BaseException as exc:  # a crashed probe must fail the test, not vanish
+            self.failures.append(exc)
+
+    def ask(self) -> tuple[float, str, int | None, str]:
+        try:
+            response = requests.post(
+                f"{self.url}/soap/",
+                data=SOAP_SEARCH.format(activity=ACTIVITY_LID).encode(),
+                headers={"Authorization": f"Bearer {self.secret}", "Content-Type": "text/xml; charset=utf-8"},
+                timeout=REQUEST_TIMEOUT,
+            )
+        except requests.RequestException:
+            return time.monotonic(), CONNECTION_LOST, None, ""
+        text = response.text
+        if response.status_code == 200 and "searchAvailabilitiesResponse" in text and "Fault>" not in text:
+            kind = OK
+        elif response.status_code == 500 and re.search(r"<faultcode>(\w+:)?Server\.Unavailable</faultcode>", text):
+            kind = UNAVAILABLE
+        else:
+            kind = "OTHER"
+        return time.monotonic(), kind, response.status_code, text[:300]
+
+    def since(self, moment: float) -> list[tuple]:
+        return [entry for entry in list(self.timeline) if entry[0] >= moment]
+
+    def __enter__(self) -> "SoapProbe":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stopping.set()
+        self.thread.join(timeout=60)
+        assert not self.thread.is_alive(), "the SOAP probe did not stop"
+        assert self.failures == []
 
 
 def wait_for(condition, *, timeout: float, step: float = 0.1) -> bool:
@@ -157,16 +221,24 @@ def postgres_ready() -> bool:
     return subprocess.run(["pg_isready", "-q", "-h", "127.0.0.1"], timeout=10).returncode == 0
 
 
-@pytest.mark.skipif(postgres_cluster() is None, reason="restarting PostgreSQL needs root and a local pg_ctlcluster")
+MSG_NO_CLUSTER = "restarting PostgreSQL needs root, a local pg_ctlcluster and DATABASE_URL on 127.0.0.1"
+
+
 def test_the_server_answers_cleanly_while_postgresql_is_down_and_recovers_by_itself(start_server, system_db):
+    """REST and SOAP together: during the outage each answers its own way (503 with Retry-After, the fault
+    Server.Unavailable), and both answer again by themselves once PostgreSQL is back."""
     cluster = postgres_cluster()
+    if cluster is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{MSG_NO_CLUSTER}: CI must run this test", pytrace=False)
+        pytest.skip(MSG_NO_CLUSTER)
     server = start_server(workers=2)
     api = Api(server.url, system_db.secret)
     slots = api.slots(day=today() + dt.timedelta(days=15), days=5, count=1000)
     workers = server.workers_pids()
 
     try:
-        with BookingLoad(api, slots, prefix="PGRS", threads=4) as load:
+        with BookingLoad(api, slots, prefix="PGRS", threads=4) as load, SoapProbe(server.url, system_db.secret) as soap:
             time.sleep(3)
             down_at = time.monotonic()
             pg_ctl(cluster, "stop")
@@ -182,6 +254,9 @@ def test_the_server_answers_cleanly_while_postgresql_is_down_and_recovers_by_its
                 f"no clean answer 60s after PostgreSQL came back: {Counter(e[1:3] for e in load.answers_since(up_at))}"
             )
             recovered_at = min(at for at, kind, _, _ in load.answers_since(up_at) if kind in (OK, CONFLICT))
+            soap_recovered = wait_for(lambda: any(k == OK for _, k, _, _ in soap.since(up_at)), timeout=60)
+            assert soap_recovered, f"no SOAP answer 60s after PostgreSQL came back: {soap.since(up_at)[-3:]}"
+            soap_recovered_at = min(at for at, kind, _, _ in soap.since(up_at) if kind == OK)
             time.sleep(3)
     finally:
         # The rest of the suite needs PostgreSQL, whatever happened above.
@@ -203,11 +278,20 @@ def test_the_server_answers_cleanly_while_postgresql_is_down_and_recovers_by_its
     assert OK in {kind for _, kind, _, _ in after}, "no booking succeeded after recovery"
     # Recovered without a restart: the same master and workers answered throughout.
     assert server.process.poll() is None and server.workers_pids() == workers
+    soap_outage = soap.since(down_at)
+    soap_during = [entry for entry in soap_outage if entry[0] < soap_recovered_at]
+    soap_odd = [entry for entry in soap_outage if entry[1] not in (OK, UNAVAILABLE)]
+    assert soap_odd == [], soap_odd[:3]
+    assert any(kind == UNAVAILABLE for _, kind, _, _ in soap_during), "SOAP never answered Server.Unavailable"
+    assert soap_recovered_at - up_at < RECOVERY_LIMIT
+    assert {kind for at, kind, _, _ in soap_outage if at > soap_recovered_at + 1} == {OK}, "SOAP errors after recovery"
     assert_nothing_half_written(system_db, load)
     report(
         f"item 4 PostgreSQL stopped for {OUTAGE_SECONDS}s under 4 booking threads (2 workers): "
         f"{load.tally.total()} requests -> {dict(load.tally.kinds())}; during the outage {len(unavailable)} "
         "answers 503 SERVICE_UNAVAILABLE with Retry-After, 0 other errors; first clean answer "
         f"{recovered_at - up_at:.1f}s after PostgreSQL accepted connections again (outage seen by clients "
-        f"{recovered_at - down_at:.1f}s); gunicorn not restarted; half-written: 0"
+        f"{recovered_at - down_at:.1f}s); SOAP meanwhile: {len(soap_outage)} calls, "
+        f"{sum(k == UNAVAILABLE for _, k, _, _ in soap_outage)} faults Server.Unavailable, 0 other errors, answering "
+        f"again {soap_recovered_at - up_at:.1f}s after PostgreSQL; gunicorn not restarted; half-written: 0"
     )

@@ -1,16 +1,14 @@
 """The booking methods, scenario by scenario, through zeep against a live server and over REST."""
 
 import datetime as dt
-import threading
 from decimal import Decimal
 
 import pytest
-import requests
 from django.utils import timezone
 
 from appointments.models import Appointment, AppointmentStatus, Resource
 from appointments.selectors import MSG_REMINDER_WINDOW
-from appointments.services import MSG_SLOT_TAKEN, reschedule_appointment
+from appointments.services import reschedule_appointment
 from demo.factories import (
     ActivityFactory,
     AppointmentFactory,
@@ -417,44 +415,6 @@ def test_a_merged_patient_is_followed(surface, clinic, creds):
     assert sorted(a["APP_LID"] for a in listed.payload) == sorted([old.lid, booked.payload["APP_LID"]])
 
 
-def test_twenty_simultaneous_bookings_of_one_slot_give_exactly_one_ok(live_server, clinic, creds):
-    from tests.surfaces import Rest
-
-    rest = Rest(live_server.url)
-    slot = search(rest, creds, future_day()).payload[0]
-    barrier = threading.Barrier(20, timeout=30)
-    answers = []
-
-    def book(n):
-        barrier.wait()
-        response = requests.post(
-            f"{live_server.url}/api/addappointment",
-            timeout=60,
-            headers={"Authorization": creds.basic()},
-            json={
-                "availability_lid": slot["AVAILABILITY_LID"],
-                "user_first_name": f"P{n}",
-                "user_second_name": "Test",
-                "user_id_number": f"ID{n}",
-            },
-        )
-        answers.append((response.status_code, response.json()))
-
-    threads = [threading.Thread(target=book, args=(n,)) for n in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert len(answers) == 20
-    assert all(status < 500 for status, _ in answers), answers
-    winners = [body for status, body in answers if body["return"]["ADD_RESULT"] == "OK"]
-    assert len(winners) == 1
-    assert all(status == 409 and body["code"] == "CONFLICT" for status, body in answers if body not in winners)
-    assert Appointment.objects.count() == 1
-    assert Patient.objects.count() == 1  # the losers' new patients were rolled back with their bookings
-    assert MSG_SLOT_TAKEN.split("{")[0] == ""  # the message names the slot first
-
-
 def test_unreadable_input_to_a_write_method_is_answered_in_its_result_field(surface, clinic, creds, make_client):
     bad_date = surface.call(
         "addAppointment",
@@ -505,33 +465,6 @@ def test_a_patient_without_history_in_the_clients_centers_does_not_exist_for_it(
     assert (hidden.code, unknown.code) == ("NOT_FOUND", "NOT_FOUND")
     seen = surface.call("getAppointments", {"USER_LID": madrid_patient.lid}, authorization=madrid.basic())
     assert seen.ok and len(seen.payload) == 1
-
-
-def test_slots_keep_their_wall_clock_time_across_the_dst_change(surface, clinic, creds):
-    # Clocks go forward in Madrid on Sunday 28/03/2027: 09:00 stays 09:00 on both sides.
-    outcome = surface.call(
-        "searchAvailabilities",
-        {
-            "ACTIVITY_LID": "V1",
-            "RESOURCE_LID": "D1",
-            "AVA_START_DAY": "27/03/2027",
-            "AVA_END_DAY": "29/03/2027",
-            "AVA_MAX_TIME": "09:30",
-        },
-        authorization=creds.basic(),
-    )
-    assert [(s["AVA_DATE"], s["AVA_START_TIME"], s["AVA_END_TIME"]) for s in outcome.payload] == [
-        ("27/03/2027", "09:00", "09:30"),
-        ("28/03/2027", "09:00", "09:30"),
-        ("29/03/2027", "09:00", "09:30"),
-    ]
-    booked = surface.call(
-        "addAppointment",
-        {"AVAILABILITY_LID": outcome.payload[2]["AVAILABILITY_LID"], **PATIENT},
-        authorization=creds.basic(),
-    )
-    start = Appointment.objects.get(lid=booked.payload["APP_LID"]).start
-    assert start == dt.datetime(2027, 3, 29, 7, 0, tzinfo=dt.UTC)  # 09:00 CEST
 
 
 @pytest.mark.parametrize(
