@@ -472,7 +472,25 @@ class AppointmentAdminForm(forms.ModelForm):
         return cleaned
 
 
-class WhenFilter(admin.SimpleListFilter):
+class DefaultedFilter(admin.SimpleListFilter):
+    """A list filter with a choice taken when none is asked for (its `default`), and no "All" of Django's:
+    each filter names its own widest choice."""
+
+    default: str
+
+    def value(self):
+        return super().value() or self.default
+
+    def choices(self, changelist):
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+
+class WhenFilter(DefaultedFilter):
     """Days on each center's own calendar; from today on unless asked otherwise, so the list opens at today."""
 
     title = _("when")
@@ -488,17 +506,6 @@ class WhenFilter(admin.SimpleListFilter):
             ("past", _("Past")),
             ("all", _("Any time")),
         ]
-
-    def value(self):
-        return super().value() or self.default
-
-    def choices(self, changelist):
-        for lookup, title in self.lookup_choices:
-            yield {
-                "selected": self.value() == lookup,
-                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
-                "display": title,
-            }
 
     def queryset(self, request, queryset):
         if self.value() == "all":
@@ -528,7 +535,7 @@ class WhenFilter(admin.SimpleListFilter):
         return today, None
 
 
-class ActiveFilter(admin.SimpleListFilter):
+class ActiveFilter(DefaultedFilter):
     """Active appointments unless asked otherwise: cancelled ones are history."""
 
     title = _("status")
@@ -537,17 +544,6 @@ class ActiveFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin):
         return [("active", _("Active")), ("cancelled", _("Cancelled")), ("all", _("All"))]
-
-    def value(self):
-        return super().value() or self.default
-
-    def choices(self, changelist):
-        for lookup, title in self.lookup_choices:
-            yield {
-                "selected": self.value() == lookup,
-                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
-                "display": title,
-            }
 
     def queryset(self, request, queryset):
         if self.value() == "active":

@@ -226,29 +226,18 @@ def request_download(row: DownloadRow, scope: Scope) -> dict:
     with delivery.content as stream:
         content = stream.read()
     now = timezone.now()
+    kept = {
+        "file_name": result.filename[:200],
+        "file_path": result.file.name[:200],
+        "file_content": content,
+        "file_type": result.file_type,
+        "status": "REQUESTED",
+        "status_trigger": OK,
+        "requested": now,
+        "modified": now,
+    }
     DownloadFile.objects.update_or_create(
-        download_lid=result.lid,
-        defaults={
-            "file_name": result.filename[:200],
-            "file_path": result.file.name[:200],
-            "file_content": content,
-            "file_type": result.file_type,
-            "status": "REQUESTED",
-            "status_trigger": OK,
-            "requested": now,
-            "modified": now,
-        },
-        create_defaults={
-            "file_name": result.filename[:200],
-            "file_path": result.file.name[:200],
-            "file_content": content,
-            "file_type": result.file_type,
-            "status": "REQUESTED",
-            "status_trigger": OK,
-            "requested": now,
-            "created": now,
-            "modified": now,
-        },
+        download_lid=result.lid, defaults=kept, create_defaults={**kept, "created": now}
     )
     return {}
 
