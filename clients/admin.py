@@ -4,6 +4,7 @@ import base64
 
 from django import forms
 from django.contrib import admin, messages
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from clients import services
@@ -59,8 +60,8 @@ class IntegrationClientAdmin(admin.ModelAdmin):
     @admin.display(description=_("centers"))
     def scope(self, obj: IntegrationClient) -> str:
         if obj.all_centers:
-            return "every center"
-        return ", ".join(c.lid for c in obj.centers.all()) or "none (sees nothing)"
+            return gettext("every center")
+        return ", ".join(c.lid for c in obj.centers.all()) or gettext("none (sees nothing)")
 
     def save_model(self, request, obj, form, change):
         if change:

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ClientsConfig(AppConfig):
@@ -6,7 +7,7 @@ class ClientsConfig(AppConfig):
 
     default_auto_field = "django.db.models.BigAutoField"
     name = "clients"
-    verbose_name = "Integration"
+    verbose_name = _("Integration")
 
     def ready(self):
         from clients import backends  # noqa: F401  (connects the failed-login audit)

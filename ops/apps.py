@@ -1,11 +1,12 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class OpsConfig(AppConfig):
     """Operations: health checks, metrics, the request log, and the integration dashboard in the admin."""
 
     name = "ops"
-    verbose_name = "Operations"
+    verbose_name = _("Operations")
 
     def ready(self):
         from django.contrib import admin

@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from clients.models import AuditEntry, IntegrationClient
 from clients.selectors import ClientTraffic, integration_traffic
@@ -60,7 +61,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         clients.append(
             {
                 "traffic": traffic,
-                "name": traffic.client.name if traffic.client else "No authenticated client",
+                "name": traffic.client.name if traffic.client else gettext("No authenticated client"),
                 "rows": client_rows(traffic, figures.since_day, figures.since_week),
                 "all_link": audit_link(**who, time__gte=figures.since_week),
                 "ok_link": audit_link(**who, outcome__exact="OK"),
@@ -84,7 +85,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     ]
     context = {
         **admin.site.each_context(request),
-        "title": "Integration dashboard",
+        "title": gettext("Integration dashboard"),
         "opts": AuditEntry._meta,
         "figures": figures,
         "clients": clients,

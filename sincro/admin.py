@@ -2,16 +2,19 @@
 
 from django.contrib import admin
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
-from sincro.models import CancellationRow, DownloadFile, DownloadRow, ReservationRow
+from sincro.models import ERROR, OK, PENDING, CancellationRow, DownloadFile, DownloadRow, ReservationRow
+
+MSG_APPLY_AGAIN = _("{count} failed row(s) will be applied again by the Sincro worker.")
 
 
 class OutcomeFilter(admin.SimpleListFilter):
-    title = "outcome"
+    title = _("outcome")
     parameter_name = "outcome"
 
     def lookups(self, request, model_admin):
-        return [("pending", "pending"), ("OK", "OK"), ("ERROR", "ERROR")]
+        return [(PENDING, _("pending")), (OK, OK), (ERROR, ERROR)]  # OK and ERROR: the guide's STATUS_TRIGGER
 
     def queryset(self, request, queryset):
         if self.value() == "pending":
@@ -40,14 +43,14 @@ class SupportRowAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.display(description="outcome")
+    @admin.display(description=_("outcome"))
     def outcome(self, row):
-        return row.outcome
+        return _("pending") if row.outcome == PENDING else row.outcome
 
-    @admin.action(description="Apply the selected failed rows again")
+    @admin.action(description=_("Apply the selected failed rows again"))
     def apply_again(self, request, queryset):
         count = queryset.filter(status_trigger__startswith="ERROR").update(status_trigger=None)
-        self.message_user(request, f"{count} failed row(s) will be applied again by the Sincro worker.")
+        self.message_user(request, MSG_APPLY_AGAIN.format(count=count))
 
 
 @admin.register(ReservationRow)

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class SincroConfig(AppConfig):
@@ -6,7 +7,7 @@ class SincroConfig(AppConfig):
     writes, applied by `manage.py sincro_worker` through the same domain services as the webservices."""
 
     name = "sincro"
-    verbose_name = "Sincro (database integration)"
+    verbose_name = _("Sincro (database integration)")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):

@@ -9,6 +9,7 @@ may leave them out of its INSERTs. A row whose STATUS_TRIGGER is empty is still 
 
 from django.db import models
 from django.db.models.functions import Now
+from django.utils.translation import gettext_lazy as _
 
 from appointments.models import Activity, AvailabilityRule, Resource
 from clients.models import IntegrationClient
@@ -78,7 +79,8 @@ class ReservationRow(SupportRow):
 
     class Meta:
         db_table = "tt_reservations_tmp"
-        verbose_name = "TT_RESERVATIONS_TMP row"
+        verbose_name = _("TT_RESERVATIONS_TMP row")
+        verbose_name_plural = _("TT_RESERVATIONS_TMP rows")
         ordering = ["-app_tmp_id"]
         indexes = [
             models.Index(
@@ -102,7 +104,8 @@ class CancellationRow(SupportRow):
 
     class Meta:
         db_table = "tt_delete_reservation"
-        verbose_name = "TT_DELETE_RESERVATION row"
+        verbose_name = _("TT_DELETE_RESERVATION row")
+        verbose_name_plural = _("TT_DELETE_RESERVATION rows")
         ordering = ["-app_tmp_id"]
         indexes = [
             models.Index(
@@ -134,7 +137,8 @@ class DownloadRow(SupportRow):
 
     class Meta:
         db_table = "tt_downloads_tmp"
-        verbose_name = "TT_DOWNLOADS_TMP row"
+        verbose_name = _("TT_DOWNLOADS_TMP row")
+        verbose_name_plural = _("TT_DOWNLOADS_TMP rows")
         ordering = ["-download_tmp_id"]
         indexes = [
             models.Index(
@@ -162,7 +166,8 @@ class DownloadFile(models.Model):
 
     class Meta:
         db_table = "tt_downloads_files"
-        verbose_name = "TT_DOWNLOADS_FILES row"
+        verbose_name = _("TT_DOWNLOADS_FILES row")
+        verbose_name_plural = _("TT_DOWNLOADS_FILES rows")
 
     def __str__(self) -> str:
         return self.download_lid
