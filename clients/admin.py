@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from clients import services
 from clients.models import AuditEntry, IntegrationClient
+from core.admin import ReadOnlyModelAdmin
 from core.errors import DomainError
 
 MSG_SHOWN_ONCE = _(
@@ -93,7 +94,7 @@ class IntegrationClientAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnlyModelAdmin):
     """The audit log is evidence: nobody adds, edits or deletes entries by hand."""
 
     list_display = ("time", "client_name", "surface", "method", "outcome", "duration_ms", "remote_addr", "ids")
@@ -101,12 +102,3 @@ class AuditEntryAdmin(admin.ModelAdmin):
     search_fields = ("client_name", "method", "outcome", "remote_addr", "ids", "request_id")
     date_hierarchy = "time"
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

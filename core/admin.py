@@ -31,3 +31,17 @@ class ExternalIdLockedForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk and "lid" in self.fields:
             self.fields["lid"].disabled = True
+
+
+class ReadOnlyModelAdmin(admin.ModelAdmin):
+    """A record of what happened (the audit log, the exchange log, the rows an agent wrote): seen, never
+    added, changed or deleted by hand."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

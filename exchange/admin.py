@@ -2,18 +2,8 @@
 
 from django.contrib import admin
 
+from core.admin import ReadOnlyModelAdmin
 from exchange.models import ExchangeRow, ExchangeRun
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class ExchangeRowInline(admin.TabularInline):
@@ -29,7 +19,7 @@ class ExchangeRowInline(admin.TabularInline):
 
 
 @admin.register(ExchangeRun)
-class ExchangeRunAdmin(ReadOnlyAdmin):
+class ExchangeRunAdmin(ReadOnlyModelAdmin):
     list_display = ("started", "command", "destination", "options", "outcome", "rows", "errors", "duration_ms")
     list_filter = ("command", "outcome")
     search_fields = ("destination", "files", "message")
@@ -38,7 +28,7 @@ class ExchangeRunAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ExchangeRow)
-class ExchangeRowAdmin(ReadOnlyAdmin):
+class ExchangeRowAdmin(ReadOnlyModelAdmin):
     list_display = ("run", "file_name", "line", "app_lid", "resource_lid", "status", "outcome", "message")
     list_filter = ("outcome", "run__command")
     search_fields = ("app_lid", "file_name")

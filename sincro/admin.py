@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from core.admin import ReadOnlyModelAdmin
 from sincro.models import ERROR, OK, PENDING, CancellationRow, DownloadFile, DownloadRow, ReservationRow
 
 MSG_APPLY_AGAIN = _("{count} failed row(s) will be applied again by the Sincro worker.")
@@ -26,22 +27,13 @@ class OutcomeFilter(admin.SimpleListFilter):
         return queryset
 
 
-class SupportRowAdmin(admin.ModelAdmin):
+class SupportRowAdmin(ReadOnlyModelAdmin):
     """Rows are the agent's: shown, never edited here. A failed row may be applied again once its cause
     is fixed (a doctor's rule added, a center granted...)."""
 
     list_filter = (OutcomeFilter, ("insert_time", admin.DateFieldListFilter))
     date_hierarchy = "insert_time"
     actions = ["apply_again"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=_("outcome"))
     def outcome(self, row):

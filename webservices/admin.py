@@ -7,6 +7,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from clients.models import InspectedCall, Surface
+from core.admin import ReadOnlyModelAdmin
 
 PERMISSION = "clients.view_auditentry"  # whoever may read the audit log may read its inspector
 
@@ -27,7 +28,7 @@ class HasWarningsFilter(admin.SimpleListFilter):
 
 
 @admin.register(InspectedCall)
-class InspectedCallAdmin(admin.ModelAdmin):
+class InspectedCallAdmin(ReadOnlyModelAdmin):
     """Read-only, like the audit log it reads; open to whoever may read that log."""
 
     list_display = ("time", "client_name", "surface", "method", "outcome", "parameter_names", "warning_list")
@@ -62,12 +63,3 @@ class InspectedCallAdmin(admin.ModelAdmin):
 
     def has_module_permission(self, request):
         return self.has_view_permission(request)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
