@@ -10,7 +10,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -77,7 +79,23 @@ def gunicorn(tmp_path):
         pytest.fail(f"gunicorn did not start: {log_path.read_text()}")
 
     class Server:
-        pass
+        def workers(self) -> set[int]:
+            return children_of(self.process.pid)
+
+        @contextmanager
+        def only(self, worker: int) -> Iterator[None]:
+            """Every call made inside is answered by `worker`: the other workers are stopped
+            (SIGSTOP) meanwhile, so they cannot accept a connection. Which worker takes a connection
+            is otherwise the kernel's choice, and one worker may take every call of a test."""
+            others = self.workers() - {worker}
+            assert worker not in others and len(others) == 1, (worker, others)
+            for pid in others:
+                os.kill(pid, signal.SIGSTOP)
+            try:
+                yield
+            finally:
+                for pid in others:
+                    os.kill(pid, signal.SIGCONT)
 
     server = Server()
     server.url, server.process, server.metrics_dir, server.log_path = url, process, metrics_dir, log_path
@@ -117,22 +135,25 @@ def send_calls(url: str, creds, count: int) -> None:
 
 def test_metrics_add_up_every_workers_calls_and_keep_a_dead_workers(gunicorn, creds):
     labels = {"surface": "REST", "method": "GetCenters", "outcome": "OK", "client": creds.name}
+    workers = gunicorn.workers()
+    assert len(workers) == 2
     sent = 0
-    for _ in range(10):  # until both workers have served calls (the kernel shares connections between them)
-        send_calls(gunicorn.url, creds, 30)
-        sent += 30
-        if len(counting_workers(gunicorn.metrics_dir) & children_of(gunicorn.process.pid)) == 2:
-            break
-    workers = children_of(gunicorn.process.pid)
-    assert len(counting_workers(gunicorn.metrics_dir) & workers) == 2, "one worker served every call"
+    for worker in sorted(workers):  # each worker answers calls of its own
+        with gunicorn.only(worker):
+            send_calls(gunicorn.url, creds, 12 + sent)
+        sent += 12 + sent
+    assert counting_workers(gunicorn.metrics_dir) & workers == workers
 
     # Whichever worker answers a scrape, it reports every worker's calls.
-    for _ in range(6):
-        assert scraped(gunicorn.url, "his_webservice_requests_total", **labels) == sent
-    assert (
-        scraped(gunicorn.url, "his_webservice_request_duration_seconds_count", surface="REST", method="GetCenters")
-        == sent
-    )
+    for worker in sorted(workers):
+        with gunicorn.only(worker):
+            assert scraped(gunicorn.url, "his_webservice_requests_total", **labels) == sent
+            assert (
+                scraped(
+                    gunicorn.url, "his_webservice_request_duration_seconds_count", surface="REST", method="GetCenters"
+                )
+                == sent
+            )
 
     # A worker dies; the master replaces it; its calls stay counted and new calls add up.
     victim = sorted(workers)[0]
