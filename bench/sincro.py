@@ -3,7 +3,8 @@ from an INSERT into TT_RESERVATIONS_TMP to its STATUS_TRIGGER (p50/p95), and the
 TT_* view.
 
     python bench/sincro.py                       # a fresh demo hospital in its own database
-    python bench/sincro.py --appointments 1000000  # first add appointments up to that many (slow: minutes)
+    python bench/sincro.py --appointments 1000000  # first add appointments up to that many (a minute or two)
+    python bench/sincro.py --appointments 1000000 --spread even  # half of them ahead, up to a year
     python bench/sincro.py --rows 300 --latency-rows 100
 
 Writes bench/sincro.json and prints a table. Rows are written as the agent writes them (psycopg, plain
@@ -42,19 +43,26 @@ def manage(*args: str, env: dict) -> None:
     subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
 
 
-def build(env: dict, appointments: int) -> None:
+# How the added appointments lie in time (start, in days from now; length of the span, in days). A
+# hospital: three years of history and bookings up to 90 days ahead, at one rate all along (more
+# ahead than a real diary holds, which thins out after a few weeks). Even: a year each side of today.
+SPREADS = {"hospital": (-1095, 1185), "even": (-365, 730)}
+
+
+def build(env: dict, appointments: int, spread: str) -> None:
     with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as admin:
         admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
         admin.execute(f"CREATE DATABASE {DATABASE}")
     manage("migrate", "--noinput", env=env)
     manage("seed_demo", env=env)
     if appointments:
-        add_appointments(env["DATABASE_URL"], appointments)
+        add_appointments(env["DATABASE_URL"], appointments, spread)
     manage("sincro_worker", "--once", env=env)  # the agent, the intervals
 
 
-def add_appointments(url: str, total: int) -> None:
-    """Cancelled appointments (no overlap to respect) spread over two years around today, up to `total`."""
+def add_appointments(url: str, total: int, spread: str) -> None:
+    """Cancelled appointments (no overlap to respect) spread in time as SPREADS says, up to `total`."""
+    first, span = SPREADS[spread]
     with psycopg.connect(url, autocommit=True) as db:
         have = db.execute("SELECT COUNT(*) FROM appointments_appointment").fetchone()[0]
         missing = max(0, total - have)
@@ -63,16 +71,17 @@ def add_appointments(url: str, total: int) -> None:
             """INSERT INTO appointments_appointment (lid, tid, resource_id, activity_id, insurance_id, location_id,
                  patient_id, start, "end", status, origin, owner_lid, owner_tid, owner_name, notes, created, modified)
                SELECT 'BENCH-' || n, '', r.id, ra.activity_id, NULL, r.location_id, p.id,
-                 now() - interval '365 days' + n * interval '1 minute' * 1.05,
-                 now() - interval '365 days' + n * interval '1 minute' * 1.05 + interval '15 minutes',
+                 now() + %(first)s * interval '1 day' + n * %(span)s * interval '1 day' / %(missing)s,
+                 now() + %(first)s * interval '1 day' + n * %(span)s * interval '1 day' / %(missing)s
+                   + interval '15 minutes',
                  'CANCELLED_BY_ADMIN', 'DESK', '', '', '', '', now(), now()
-               FROM generate_series(1, %s) AS n
+               FROM generate_series(1, %(missing)s) AS n
                JOIN LATERAL (SELECT id, location_id FROM appointments_resource ORDER BY id
                              OFFSET (n %% 30) LIMIT 1) r ON true
                JOIN LATERAL (SELECT activity_id FROM appointments_resourceactivity WHERE resource_id = r.id
                              ORDER BY id LIMIT 1) ra ON true
                JOIN LATERAL (SELECT id FROM appointments_patient ORDER BY id OFFSET (n %% 200) LIMIT 1) p ON true""",
-            (missing,),
+            {"first": first, "span": span, "missing": missing},
         )
         db.execute("ANALYZE")
 
@@ -192,16 +201,46 @@ def latency(db, env: dict, slots: list[tuple]) -> dict:
             "p95_ms": round(times[int(len(times) * 0.95) - 1], 1), "max_ms": round(times[-1], 1)}  # fmt: skip
 
 
+def read_time(db, query: str) -> tuple[int, float, float]:
+    """Rows, and the best of three reads in seconds: fetched into Python objects (psycopg), and sent
+    by the database (COPY, the rows received as text and not converted: the database's own cost,
+    close to what a compiled agent pays)."""
+    fetched = sent = None
+    rows = 0
+    for _ in range(3):
+        began = time.monotonic()
+        rows = len(db.execute(query).fetchall())
+        elapsed = time.monotonic() - began
+        fetched = elapsed if fetched is None else min(fetched, elapsed)
+        began = time.monotonic()
+        with db.cursor().copy(f"COPY ({query}) TO STDOUT") as copy:
+            for _block in copy:
+                pass
+        elapsed = time.monotonic() - began
+        sent = elapsed if sent is None else min(sent, elapsed)
+    return rows, round(fetched, 3), round(sent, 3)
+
+
 def view_times(db) -> dict:
     found = {}
     for view in VIEWS:
-        best, rows = None, 0
-        for _ in range(3):
-            began = time.monotonic()
-            rows = len(db.execute(f"SELECT * FROM {view}").fetchall())
-            elapsed = time.monotonic() - began
-            best = elapsed if best is None else min(best, elapsed)
-        found[view] = {"rows": rows, "seconds": round(best, 3)}
+        rows, fetched, sent = read_time(db, f"SELECT * FROM {view}")
+        found[view] = {"rows": rows, "seconds": fetched, "sent_seconds": sent}
+    return found
+
+
+def horizon_times(db, days: tuple[int, ...]) -> dict:
+    """TT_RESERVATIONS and TT_AVAILABILITIES with HIS_SINCRO_DAYS_AHEAD set to each of `days` (the
+    setting the worker writes into sincro_agent when it starts), then unset again."""
+    found = {}
+    try:
+        for ahead in days:
+            db.execute("UPDATE sincro_agent SET days_ahead = %s", (ahead,))
+            for view in ("TT_RESERVATIONS", "TT_AVAILABILITIES"):
+                rows, fetched, sent = read_time(db, f"SELECT * FROM {view}")
+                found[f"{view} {ahead} days ahead"] = {"rows": rows, "seconds": fetched, "sent_seconds": sent}
+    finally:
+        db.execute("UPDATE sincro_agent SET days_ahead = NULL")
     return found
 
 
@@ -210,6 +249,12 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=200, help="rows per throughput run (default 200)")
     parser.add_argument("--latency-rows", type=int, default=100, help="rows for the latency (default 100)")
     parser.add_argument("--appointments", type=int, default=0, help="fill appointments up to this many first")
+    parser.add_argument(
+        "--spread",
+        choices=sorted(SPREADS),
+        default="hospital",
+        help="how the added appointments lie in time (default hospital: 3 years back, 90 days ahead)",
+    )
     parser.add_argument("--reuse", action="store_true", help="keep the database of the last run")
     args = parser.parse_args()
 
@@ -217,14 +262,16 @@ def main() -> None:
     env = {**os.environ, "DATABASE_URL": url, "HIS_SINCRO_CLIENT": CLIENT, "HIS_LOG_LEVEL": "ERROR"}
     if not args.reuse:
         log("building the demo hospital")
-        build(env, args.appointments)
+        build(env, args.appointments, args.spread)
     results = {
         "machine": {"cpus": os.cpu_count(), "load_average": os.getloadavg(), "python": platform.python_version()}
     }
     with psycopg.connect(url, autocommit=True) as db:
         results["appointments"] = db.execute("SELECT COUNT(*) FROM appointments_appointment").fetchone()[0]
         log(f"{results['appointments']} appointments; reading the views")
+        results["spread"] = None if args.reuse or not args.appointments else args.spread
         results["views"] = view_times(db)
+        results["horizons"] = horizon_times(db, (90, 60))
         # Days no appointment has reached yet (a reused database keeps the last run's bookings).
         last = db.execute("SELECT MAX(start) FROM appointments_appointment").fetchone()[0]
         first = max(dt.date.today() + dt.timedelta(days=120), last.date() + dt.timedelta(days=2))

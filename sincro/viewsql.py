@@ -30,6 +30,8 @@ WORK_TABLES = {
     "tt_downloads_tmp": "download_tmp_id",
 }
 CHANNEL = "sincro"
+# HIS_SINCRO_DAYS_AHEAD, as the worker keeps it (NULL: TT_RESERVATIONS has no end).
+DAYS_AHEAD = "(SELECT MAX(days_ahead) FROM sincro_agent)"
 
 
 @dataclass(frozen=True)
@@ -74,10 +76,18 @@ class Dialect:
     @property
     def horizon(self) -> str:
         """The end of TT_RESERVATIONS: HIS_SINCRO_DAYS_AHEAD days ahead, as the worker keeps it (none: far)."""
-        days = "COALESCE((SELECT MAX(days_ahead) FROM sincro_agent), 36500)"
+        days = f"COALESCE({DAYS_AHEAD}, 36500)"
         if self.pg:
             return f"(CURRENT_DATE + {days})"
         return f"datetime('now', 'start of day', '+' || {days} || ' days')"
+
+    @property
+    def last_day(self) -> str:
+        """The last day TT_RESERVATIONS covers when HIS_SINCRO_DAYS_AHEAD is set: availabilities end there
+        too, so that tuOtempO never offers a slot whose reservations it cannot see."""
+        if self.pg:
+            return f"(CURRENT_DATE + {DAYS_AHEAD} - 1)"
+        return f"date('now', '+' || ({DAYS_AHEAD} - 1) || ' days')"
 
     @property
     def week_ago(self) -> str:
@@ -103,17 +113,13 @@ WHERE EXISTS (
 # A result of no center is dated in the hospital's time zone.
 HOSPITAL_ZONE = "COALESCE(c.time_zone, (SELECT MAX(time_zone) FROM sincro_agent))"
 IN_SCOPE = "IN (SELECT center_id FROM sincro_scope)"
-USER_TID = (
-    "(SELECT k.tid FROM patients_patientlink k JOIN sincro_agent ag ON ag.client_id = k.client_id "
-    "WHERE k.patient_id = p.id)"
-)
 
 
 def patient_columns(d: Dialect) -> str:
     """The patient's columns of TT_RESERVATIONS and TT_DOWNLOADS. Names and ID number are left empty, as
     the guide advises for privacy (TT_DOWNLOADS shows the ID number: it is the delivery credential)."""
-    return f"""p.lid AS USER_LID,
-  {USER_TID} AS USER_TID,
+    return """p.lid AS USER_LID,
+  k.tid AS USER_TID,
   CAST(NULL AS varchar(50)) AS USER_FIRST_NAME,
   CAST(NULL AS varchar(50)) AS USER_SECOND_NAME,
   CAST(NULL AS varchar(50)) AS USER_THIRD_NAME"""
@@ -133,10 +139,13 @@ def contact_columns(d: Dialect) -> str:
   NULLIF(p.language, '') AS USER_LANGUAGE"""
 
 
-# A merged patient's appointments and results show the record kept.
+# A merged patient's appointments and results show the record kept, with the agent's own id of it
+# (USER_TID: one per client and patient).
 PATIENT_JOIN = (
     "JOIN appointments_patient p0 ON p0.id = {fk} "
-    "JOIN appointments_patient p ON p.id = COALESCE(p0.merged_into_id, p0.id)"
+    "JOIN appointments_patient p ON p.id = COALESCE(p0.merged_into_id, p0.id) "
+    "LEFT JOIN patients_patientlink k "
+    "ON k.patient_id = p.id AND k.client_id = (SELECT MAX(client_id) FROM sincro_agent)"
 )
 
 
@@ -146,7 +155,10 @@ def views(d: Dialect) -> dict[str, str]:
         "JOIN centers_location l ON l.id = r.location_id JOIN centers_center c ON c.id = l.center_id "
         f"WHERE c.id {IN_SCOPE}"
     )
-    open_interval = f"(i.end_day IS NULL OR i.end_day >= {d.today})"
+    open_interval = (
+        f"(i.end_day IS NULL OR i.end_day >= {d.today}) AND ({DAYS_AHEAD} IS NULL OR i.start_day <= {d.last_day})"
+    )
+    end_day = f"CASE WHEN {DAYS_AHEAD} IS NULL OR i.end_day <= {d.last_day} THEN i.end_day ELSE {d.last_day} END"
     status = (
         "CASE a.status WHEN 'PENDING' THEN 'PENDING' WHEN 'APPROVED' THEN 'APPROVED' "
         "WHEN 'CANCELLED_BY_USER' THEN 'CANCELLED by USER' ELSE 'CANCELLED by ADMIN' END"
@@ -197,7 +209,7 @@ JOIN appointments_resource r ON r.id = ir.resource_id {located}""",
   {d.time("i.start_time")} AS R_START_TIME,
   {d.time("i.end_time")} AS R_END_TIME,
   {d.date("i.start_day")} AS R_START_DAY,
-  {d.date("i.end_day")} AS R_END_DAY,
+  {d.date(end_day)} AS R_END_DAY,
   r.lid AS RESOURCE_LID
 FROM sincro_interval i
 JOIN appointments_resource r ON r.id = i.resource_id {located} AND {open_interval}""",
@@ -270,6 +282,17 @@ END $$"""
             for table in WORK_TABLES
         ]
     return statements
+
+
+def replace_statements(vendor: str) -> list[str]:
+    """The views redefined in place, for a migration that changes them. PostgreSQL keeps the grants
+    of the agent's role (create_sincro_role) with CREATE OR REPLACE, which needs the same columns;
+    SQLite has no grants and no OR REPLACE for views."""
+    d = Dialect(vendor)
+    if d.pg:
+        return [f"CREATE OR REPLACE VIEW {name} AS\n{sql}" for name, sql in views(d).items()]
+    drops = [f"DROP VIEW IF EXISTS {name}" for name in reversed(VIEWS)]
+    return drops + [f"CREATE VIEW {name} AS\n{sql}" for name, sql in views(d).items()]
 
 
 def drop_statements(vendor: str) -> list[str]:

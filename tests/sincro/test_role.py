@@ -73,3 +73,15 @@ def test_it_refuses_a_name_that_is_not_a_role_name(transactional_db):
         return
     with pytest.raises(CommandError, match="is not a role name"):
         call_command("create_sincro_role", "Robert'); DROP TABLE x; --")
+
+
+def test_a_migration_that_redefines_the_views_keeps_the_roles_grants(role, sincro_client, clinic):
+    """Migrations that change a view replace it in place (viewsql.replace_statements): the agent's role,
+    set up once by the hospital's DBA, still reads it afterwards."""
+    from sincro.viewsql import replace_statements
+
+    with connection.cursor() as cursor:
+        for statement in replace_statements(connection.vendor):
+            cursor.execute(statement)
+    for view in VIEWS:
+        role.execute(f"SELECT * FROM {view}").fetchall()

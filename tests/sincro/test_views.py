@@ -252,3 +252,31 @@ def test_reservations_end_days_ahead_when_the_hospital_sets_a_horizon(sincro_cli
     Worker().run(once=True)
     shown = {r["APP_LID"] for r in agent.rows("SELECT APP_LID FROM TT_RESERVATIONS")}
     assert soon.lid in shown and later.lid not in shown
+
+
+def test_availabilities_end_where_reservations_end_when_the_hospital_sets_a_horizon(demo, agent, client, settings):
+    """tuOtempO never offers a slot whose reservations it cannot see: with HIS_SINCRO_DAYS_AHEAD set,
+    every interval ends by the last day TT_RESERVATIONS covers, and the free slots computed from the
+    views are searchAvailabilities' slots up to that day."""
+    today = timezone.localdate()
+    settings.HIS_SINCRO_DAYS_AHEAD = 10
+    Worker().run(once=True)
+    last = today + dt.timedelta(days=9)
+
+    intervals = agent.rows("SELECT AVAILABILITY_LID, R_START_DAY, R_END_DAY FROM TT_AVAILABILITIES")
+    assert intervals
+    assert all(row["R_END_DAY"] is not None and day_of(row["R_END_DAY"]) <= last for row in intervals)
+    assert all(day_of(row["R_START_DAY"]) is None or day_of(row["R_START_DAY"]) <= last for row in intervals)
+    shown = {row["AVAILABILITY_LID"] for row in intervals}
+    restricted = {row["AVAILABILITY_LID"] for row in agent.rows("SELECT * FROM TT_ACTIVITIES_AVAILABILITIES")}
+    assert restricted <= shown
+
+    from_views = slots_from_views(agent, first=today, days=DAYS)
+    from_search = slots_from_search(client, demo.secret, first=today, days=DAYS)
+    within = {slot for slot in from_search if day_of(slot[2]) <= last}
+    assert within and len(within) < len(from_search)
+    assert from_views == within
+
+    settings.HIS_SINCRO_DAYS_AHEAD = 0  # no end again: open intervals show no end day
+    Worker().run(once=True)
+    assert any(row["R_END_DAY"] is None for row in agent.rows("SELECT R_END_DAY FROM TT_AVAILABILITIES"))
