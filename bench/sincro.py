@@ -7,8 +7,8 @@ TT_* view.
     python bench/sincro.py --appointments 1000000 --spread even  # half of them ahead, up to a year
     python bench/sincro.py --rows 300 --latency-rows 100
 
-Writes bench/sincro.json and prints a table. Rows are written as the agent writes them (psycopg, plain
-SQL); workers are real `manage.py sincro_worker` processes.
+Writes bench/sincro.json (bench/sincro-even.json with --spread even) and prints it. Rows are written
+as the agent writes them (psycopg, plain SQL); workers are real `manage.py sincro_worker` processes.
 """
 
 import argparse
@@ -114,7 +114,8 @@ def free_slots(db, first: dt.date, count: int) -> list[tuple]:
             if working_day != weekday:
                 continue
             act, duration = activity[resource]
-            step = max(resources[resource] or duration, duration)  # slots that do not overlap
+            grid = resources[resource] or duration
+            step = -(-duration // grid) * grid  # the next start on the doctor's grid that does not overlap
             hour, minute = map(int, start.split(":"))
             at, stop = hour * 60 + minute, sum(x * y for x, y in zip(map(int, end.split(":")), (60, 1), strict=True))
             while at + duration <= stop and len(slots) < count:
@@ -282,7 +283,8 @@ def main() -> None:
         results["two_workers"] = throughput(db, env, 2, slots[args.rows : 2 * args.rows])
         log("INSERT to STATUS_TRIGGER, one idle worker")
         results["latency"] = latency(db, env, slots[2 * args.rows :])
-    (HERE / "sincro.json").write_text(json.dumps(results, indent=2) + "\n")
+    name = "sincro-even.json" if results["spread"] == "even" else "sincro.json"
+    (HERE / name).write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
 
 
