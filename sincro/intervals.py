@@ -11,7 +11,8 @@ the doctor's activities step differently, one interval per step is written, each
 activities (TT_ACTIVITIES_AVAILABILITIES).
 
 Intervals are rebuilt for a doctor whenever its rules, absences, center holidays or activities change
-(signals.py), and wholly by the worker when it finds rows written in bulk (fingerprint()).
+(signals.py), and wholly by the worker when the catalogue version moves (appointments/catalogue.py:
+database triggers move it on any write, so rows written in bulk or by raw SQL are seen too).
 """
 
 import datetime as dt
@@ -19,7 +20,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from django.db import connection, transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from appointments.models import Absence, Activity, AvailabilityRule, Resource, ResourceActivity
@@ -219,12 +220,3 @@ def resources_of_center(center: Center | int) -> list[int]:
 
 def resources_offering(activity: Activity) -> list[int]:
     return list(ResourceActivity.objects.filter(activity=activity).values_list("resource_id", flat=True))
-
-
-def fingerprint() -> tuple:
-    """Changes whenever rows the intervals depend on are added or removed, however they were written
-    (seed_demo and imports write in bulk, without signals)."""
-    parts = []
-    for model in (AvailabilityRule, AvailabilityRule.activities.through, Absence, ResourceActivity, Resource, Center):
-        parts.append(tuple(model.objects.aggregate(n=Count("pk"), last=Max("pk")).values()))
-    return tuple(parts)

@@ -1,6 +1,6 @@
 """Keeps TT_AVAILABILITIES (the intervals) and the time-zone offsets in step with the domain: whatever
 changes a doctor's rules, absences, holidays, activities or step rebuilds that doctor's intervals in
-the same transaction. Writes in bulk send no signals: the worker catches those (intervals.fingerprint)."""
+the same transaction. Writes in bulk send no signals: the worker catches those (the catalogue version moves)."""
 
 from django.db.models.signals import m2m_changed, post_delete, post_save
 

@@ -13,13 +13,14 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection
 from django.utils import timezone
 
+from appointments.catalogue import current_version
 from sincro import apply, intervals, zones
 from sincro.models import WorkerBeat
 from sincro.viewsql import CHANNEL
 
 logger = logging.getLogger(__name__)
 BEAT_SECONDS = 5
-FINGERPRINT_SECONDS = 10
+CATALOGUE_SECONDS = 10
 
 
 class Listener:
@@ -55,7 +56,7 @@ class Worker:
         self.stopping = False
         self.last_beat = 0.0
         self.last_check = 0.0
-        self.fingerprint = None
+        self.catalogue = None
 
     def say(self, text: str) -> None:
         if self.out is not None:
@@ -73,14 +74,14 @@ class Worker:
 
     def refresh_intervals(self, *, force: bool = False) -> None:
         now = time.monotonic()
-        if not force and now - self.last_check < FINGERPRINT_SECONDS:
+        if not force and now - self.last_check < CATALOGUE_SECONDS:
             return
         self.last_check = now
-        current = intervals.fingerprint()
-        if current != self.fingerprint:
+        current = current_version()
+        if current is None or current != self.catalogue:
             zones.ensure_all()
             count = intervals.rebuild()
-            self.fingerprint = current
+            self.catalogue = current
             logger.info("sincro: %d availability intervals written", count)
 
     def beat(self, *, force: bool = False) -> None:

@@ -280,3 +280,18 @@ def test_availabilities_end_where_reservations_end_when_the_hospital_sets_a_hori
     settings.HIS_SINCRO_DAYS_AHEAD = 0  # no end again: open intervals show no end day
     Worker().run(once=True)
     assert any(row["R_END_DAY"] is None for row in agent.rows("SELECT R_END_DAY FROM TT_AVAILABILITIES"))
+
+
+def test_a_rule_changed_in_bulk_reaches_the_views_at_the_workers_next_look(sincro_client, clinic, agent):
+    """A queryset update (an import, a script, raw SQL) sends no signal: the worker sees the catalogue
+    version move (appointments/catalogue.py) and rebuilds the intervals."""
+    worker = Worker()
+    worker.run(once=True)
+    rule = AvailabilityRule.objects.filter(resource=clinic["D1"]).first()
+    shown = {r["AVAILABILITY_LID"]: r for r in agent.rows("SELECT * FROM TT_AVAILABILITIES")}
+    assert shown[rule.lid]["R_END_TIME"] == f"{rule.end_time:%H:%M}"
+
+    AvailabilityRule.objects.filter(pk=rule.pk).update(end_time=dt.time(11, 45))
+    worker.refresh_intervals(force=True)
+    shown = {r["AVAILABILITY_LID"]: r for r in agent.rows("SELECT * FROM TT_AVAILABILITIES")}
+    assert shown[rule.lid]["R_END_TIME"] == "11:45"
