@@ -662,11 +662,10 @@ def within_opening_hours(*, resource: Resource, activity: Activity, start: dt.da
     local_start, local_end = start.astimezone(catalogue.offers[0].zone), end.astimezone(catalogue.offers[0].zone)
     day = local_start.date()
     until = _seconds(local_end.time()) + 86400 * (local_end.date() - day).days
-    offers, _days = catalogue.for_days(day, day)
+    offers, _days = catalogue.for_days(day, day)  # the rules valid that day
     weekday = (day.weekday() + 1) % 7  # the guide counts from Sunday = 0
     return any(
         rule_start <= _seconds(local_start.time()) and until <= rule_end
         for offer in offers
-        for rule_start, rule_end, valid_from, valid_to in offer.rules.get(weekday, ())
-        if not (valid_from and day < valid_from) and not (valid_to and day > valid_to)
+        for rule_start, rule_end, _valid_from, _valid_to in offer.rules.get(weekday, ())
     )
