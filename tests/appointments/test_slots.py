@@ -121,6 +121,24 @@ def test_it_honours_rule_validity_dates_inclusively():
     assert local_times(slots) == ["08/03 09:00", "08/03 09:30"]
 
 
+def test_a_rule_valid_on_some_days_of_the_window_leaves_the_others_rules_alone():
+    """One rule valid only on 08/03, another always: each day offers what is valid that day."""
+    activity = make_activity()
+    doctor = make_doctor(activity, rules=(("11:00", "12:00"),))
+    AvailabilityRuleFactory(
+        resource=doctor, weekday=Weekday.MONDAY, start_time=dt.time(9), end_time=dt.time(10),
+        valid_from=NEXT_MONDAY, valid_to=NEXT_MONDAY,
+    )  # fmt: skip
+
+    slots = search(activity, end_day=dt.date(2027, 3, 15))
+
+    assert local_times(slots) == [
+        "01/03 11:00", "01/03 11:30",
+        "08/03 09:00", "08/03 09:30", "08/03 11:00", "08/03 11:30",
+        "15/03 11:00", "15/03 11:30",
+    ]  # fmt: skip
+
+
 def test_it_ignores_an_expired_rule():
     activity = make_activity()
     doctor = make_doctor(activity, rules=())
