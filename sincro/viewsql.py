@@ -115,10 +115,9 @@ HOSPITAL_ZONE = "COALESCE(c.time_zone, (SELECT MAX(time_zone) FROM sincro_agent)
 IN_SCOPE = "IN (SELECT center_id FROM sincro_scope)"
 
 
-def patient_columns(d: Dialect) -> str:
-    """The patient's columns of TT_RESERVATIONS and TT_DOWNLOADS. Names and ID number are left empty, as
-    the guide advises for privacy (TT_DOWNLOADS shows the ID number: it is the delivery credential)."""
-    return """p.lid AS USER_LID,
+# The patient's columns of TT_RESERVATIONS and TT_DOWNLOADS. Names and ID number are left empty, as the
+# guide advises for privacy (TT_DOWNLOADS shows the ID number: it is the delivery credential).
+PATIENT_COLUMNS = """p.lid AS USER_LID,
   k.tid AS USER_TID,
   CAST(NULL AS varchar(50)) AS USER_FIRST_NAME,
   CAST(NULL AS varchar(50)) AS USER_SECOND_NAME,
@@ -224,7 +223,7 @@ JOIN appointments_resource r ON r.id = i.resource_id {located} AND {open_interva
   NULLIF(a.tid, '') AS APP_TID,
   {d.local("a.start", "c.time_zone", "os", "time")} AS APP_START_TIME,
   {d.local('a."end"', "c.time_zone", "oe", "time")} AS APP_END_TIME,
-  {patient_columns(d)},
+  {PATIENT_COLUMNS},
   CAST(NULL AS varchar(50)) AS USER_ID_NUMBER,
   {contact_columns(d)},
   NULLIF(a.notes, '') AS NOTES,
@@ -250,7 +249,7 @@ WHERE c.id {IN_SCOPE} AND a.start >= {d.week_ago} AND a.start < {d.horizon}""",
         "TT_DOWNLOADS": f"""SELECT m.lid AS DOWNLOAD_LID,
   m.code AS DOWNLOAD_CODE,
   m.filename AS DOWNLOAD_FILENAME,
-  {patient_columns(d)},
+  {PATIENT_COLUMNS},
   p.id_number AS USER_ID_NUMBER,
   {contact_columns(d)},
   {d.local("f.requested", HOSPITAL_ZONE, "oq", "date")} AS REQUESTED,
