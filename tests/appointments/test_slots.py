@@ -139,6 +139,38 @@ def test_a_rule_valid_on_some_days_of_the_window_leaves_the_others_rules_alone()
     ]  # fmt: skip
 
 
+def test_a_window_starting_on_a_rules_last_day_or_ending_on_its_first_day_has_that_day():
+    activity = make_activity()
+    doctor = make_doctor(activity, rules=())
+    AvailabilityRuleFactory(
+        resource=doctor, weekday=Weekday.MONDAY, start_time=dt.time(9), end_time=dt.time(10),
+        valid_from=MONDAY, valid_to=dt.date(2027, 3, 15),
+    )  # fmt: skip
+
+    every = ["01/03 09:00", "01/03 09:30", "08/03 09:00", "08/03 09:30", "15/03 09:00", "15/03 09:30"]
+    assert local_times(search(activity, end_day=dt.date(2027, 3, 21))) == every
+    assert local_times(search(activity, start_day=dt.date(2027, 3, 15), end_day=dt.date(2027, 3, 21))) == every[4:]
+    assert local_times(search(activity, start_day=dt.date(2027, 2, 22), end_day=MONDAY)) == every[:2]
+
+
+def test_overlapping_rules_offer_each_time_once():
+    activity = make_activity()
+    make_doctor(activity, rules=(("09:00", "10:00"), ("09:00", "10:30")))
+
+    assert local_times(search(activity)) == ["01/03 09:00", "01/03 09:30", "01/03 10:00"]
+
+
+def test_many_candidates_checked_in_parts_keep_what_the_first_part_found():
+    """Over SPLIT_OVER x limit candidates the earliest are checked first; when they give fewer than the
+    limit, the later ones add to them."""
+    activity = make_activity(duration=15)
+    doctor = make_doctor(activity, rules=(("08:00", "14:00"),))  # 24 candidates
+    AppointmentFactory(resource=doctor, activity=activity, start=at(MONDAY, "08:00"), end=at(MONDAY, "09:30"))
+    AppointmentFactory(resource=doctor, activity=activity, start=at(MONDAY, "09:45"), end=at(MONDAY, "10:15"))
+
+    assert local_times(search(activity, limit=2)) == ["01/03 09:30", "01/03 10:15"]
+
+
 def test_it_ignores_an_expired_rule():
     activity = make_activity()
     doctor = make_doctor(activity, rules=())
@@ -172,6 +204,7 @@ def test_it_steps_by_the_resource_step_and_lasts_the_duration():
     slots = search(activity)
 
     assert local_times(slots) == ["01/03 09:00", "01/03 09:20"]  # 09:40 would end at 10:10
+    assert [s.start for s in slots] == [at(MONDAY, "09:00"), at(MONDAY, "09:20")]  # to the second
     assert [f"{s.end:%H:%M}" for s in slots] == ["09:30", "09:50"]
 
 
