@@ -536,3 +536,13 @@ def test_the_number_of_queries_does_not_grow_with_resources(django_assert_max_nu
     # 5 Mondays x 4 slots x 20 doctors, minus the 20 booked and doctor 0's absent Monday.
     assert len(slots) == 5 * 4 * 20 - 20 - 4
     assert slots[0].start == at(MONDAY, "09:30")
+
+
+def test_searches_limited_to_other_doctors_do_not_share_an_answer():
+    """The catalogue read for one set of doctors is kept for that set only."""
+    activity = make_activity()
+    first, second = make_doctor(activity), make_doctor(activity)
+
+    assert {s.resource for s in search(activity, resources=[first])} == {first}
+    assert {s.resource for s in search(activity, resources=[second])} == {second}
+    assert {s.resource for s in search(activity, resources=[first, second])} == {first, second}
