@@ -15,6 +15,7 @@ from appointments.slots import (
     MSG_BAD_SLOT_LID,
     MSG_BAND_INVERTED,
     MSG_WINDOW_INVERTED,
+    MSG_WINDOW_TOO_LONG,
     SlotKey,
     find_slot,
     find_slots,
@@ -507,7 +508,9 @@ def test_a_malformed_slot_lid_is_an_input_error(value):
         ({"limit": 0}, MSG_BAD_LIMIT),
         ({"start_day": NEXT_MONDAY}, MSG_WINDOW_INVERTED),
         ({"start_time": dt.time(10), "end_time": dt.time(9)}, MSG_WINDOW_INVERTED),
+        ({"start_time": dt.time(10), "end_time": dt.time(10)}, MSG_WINDOW_INVERTED),  # empty
         ({"min_time": dt.time(12), "max_time": dt.time(9)}, MSG_BAND_INVERTED),
+        ({"min_time": dt.time(9), "max_time": dt.time(9)}, MSG_BAND_INVERTED),  # empty
     ],
 )
 def test_an_inconsistent_search_is_an_input_error(kwargs, message):
@@ -517,6 +520,30 @@ def test_an_inconsistent_search_is_an_input_error(kwargs, message):
         search(activity, **kwargs)
 
     assert (error.value.code, error.value.message) == (INVALID_INPUT, said(message))
+
+
+def test_a_window_of_366_days_is_searched_and_a_longer_one_refused_with_its_length():
+    activity = make_activity()
+    make_doctor(activity)
+
+    assert local_times(search(activity, end_day=MONDAY + dt.timedelta(days=366), limit=1)) == ["01/03 09:00"]
+    with pytest.raises(DomainError) as error:
+        search(activity, end_day=MONDAY + dt.timedelta(days=367))
+    assert (error.value.code, error.value.message) == (
+        INVALID_INPUT,
+        "The search window spans 367 days: search at most 366 days at a time.",
+    )
+    assert said(MSG_WINDOW_TOO_LONG, days=367, limit=366) == error.value.message
+
+
+def test_without_a_limit_given_a_search_answers_the_earliest_100():
+    activity = make_activity(duration=10)
+    make_doctor(activity, rules=(("08:00", "20:00"),))  # 72 slots a Monday
+
+    slots = find_slots(activity=activity, start_day=MONDAY, end_day=NEXT_MONDAY, now=NOW)
+
+    assert len(slots) == 100
+    assert local_times(slots)[-1] == "08/03 12:30"  # 72 on 01/03, then 28
 
 
 def test_the_number_of_queries_does_not_grow_with_resources(django_assert_max_num_queries):
