@@ -272,7 +272,7 @@ def find_slots(
     return sorted(slots, key=wall_clock_order)
 
 
-def search_slots(*, activity: Activity | None, limit: int = 100, **search) -> list[Slot]:
+def search_slots(*, activity: Activity | None, limit: int, **search) -> list[Slot]:
     """The earliest free slots of the activity (see find_slots); without an activity, of every activity
     the other filters leave, which the guide (B.2.2) allows when they all last the same: a slot of one
     doctor at one time is offered once, for the first of its activities by id. Activities that last

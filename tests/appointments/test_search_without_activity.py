@@ -230,3 +230,21 @@ def test_within_opening_hours_counts_a_doctor_not_offered_online():
     resource = doctor("D1", [first], web_enabled=False)
     start = dt.datetime.combine(MONDAY, dt.time(9), resource.location.center.zone)
     assert within_opening_hours(resource=resource, activity=first, start=start, end=start + dt.timedelta(minutes=30))
+
+
+def test_within_opening_hours_reads_that_doctors_rules_only_and_every_weekday():
+    first = visit("V1")
+    resource = doctor("D1", [first])  # Madrid, Mondays 09:00-13:00
+    doctor("D2", [first], hours=("15:00", "18:00"))
+    zone = resource.location.center.zone
+    afternoon = dt.datetime.combine(MONDAY, dt.time(15), zone)
+    assert not within_opening_hours(
+        resource=resource, activity=first, start=afternoon, end=afternoon + dt.timedelta(minutes=30)
+    )
+
+    late = dt.datetime.combine(MONDAY, dt.time(12, 45), zone)  # ends 13:15 in Madrid, 12:15 in UTC
+    assert not within_opening_hours(resource=resource, activity=first, start=late, end=late + dt.timedelta(minutes=30))
+
+    AvailabilityRuleFactory(resource=resource, weekday=Weekday.SUNDAY, start_time=dt.time(10), end_time=dt.time(12))
+    sunday = dt.datetime.combine(MONDAY + dt.timedelta(days=6), dt.time(10), zone)
+    assert within_opening_hours(resource=resource, activity=first, start=sunday, end=sunday + dt.timedelta(minutes=30))
