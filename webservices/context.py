@@ -8,7 +8,9 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from clients.addresses import client_address
 from clients.models import IntegrationClient, Surface
+from clients.services import record_call
 
 # The schema and the docs (with or without their slash) are pages, not calls.
 UNAUDITED_PATHS = ("/api/schema", "/api/docs")
@@ -26,6 +28,7 @@ class WebserviceCall:
     ids: dict[str, Any] = field(default_factory=dict)
     params: list[str] = field(default_factory=list)  # the parameter names received, as sent; never values
     warnings: list[dict[str, str]] = field(default_factory=list)  # what the call relied on (leniency.py)
+    recorded: bool = False  # the audit entry is written (a write's, in the write's own transaction)
 
     @property
     def duration_ms(self) -> int:
@@ -49,6 +52,26 @@ def call_of(request: HttpRequest) -> WebserviceCall:
     if call is None:
         call = request.webservice = WebserviceCall(surface=surface_of(request) or Surface.REST)
     return call
+
+
+def record(request: HttpRequest) -> None:
+    """Writes the call's audit entry from what the call noted."""
+    call = call_of(request)
+    if not call.method and call.surface == Surface.REST:
+        call.method = request.path[5:].strip("/")
+    record_call(
+        client=call.client,
+        client_name=call.attempted_name,
+        surface=call.surface,
+        method=call.method,
+        outcome=call.outcome,
+        duration_ms=call.duration_ms,
+        address=client_address(request),
+        ids=call.ids,
+        message=call.message,
+        params=call.params,
+        warnings=call.warnings,
+    )
 
 
 def note_outcome(request: HttpRequest, code: str, message: str = "") -> None:

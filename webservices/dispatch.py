@@ -1,10 +1,12 @@
 """One webservice call, whatever the surface: authenticate, parse, scope, run the handler, note the outcome.
 
 Both shells call `serve()`; it never lets an exception through other than DomainError, so no input
-reaches an HTTP 500 or shows a traceback. The audit entry is written by the middleware from the call,
-with the parameter names received and what the call relied on of the parser's leniency (leniency.py).
+reaches an HTTP 500 or shows a traceback. The audit entry is written from the call, with the parameter
+names received and what the call relied on of the parser's leniency (leniency.py): a write's here, in
+the write's own transaction, any other by the middleware.
 """
 
+import contextlib
 import logging
 import zoneinfo
 from collections.abc import Mapping, Sequence
@@ -12,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 from django.http import HttpRequest
 
 from centers.models import Center
@@ -22,7 +24,7 @@ from core.errors import INVALID_INPUT, SERVICE_UNAVAILABLE, DomainError
 from core.operations import database_unavailable
 from tuotempo.formats import parse_date, parse_number, parse_time, parse_timestamp
 from webservices.auth import authenticate
-from webservices.context import call_of
+from webservices.context import WebserviceCall, call_of, record
 from webservices.errors import audit_message
 from webservices.leniency import (
     MAX_NAMES,
@@ -74,9 +76,18 @@ def serve(
     answer: Answer | None = None
     warnings: list[Leniency] = list(noted)
     try:
-        answer = invoke(method, client=authenticate(request), raw=raw, unreadable=unreadable, warnings=warnings)
-        if answer.error is not None:
-            call.outcome, call.message = answer.error.code.name, audit_message(answer.error)
+        client = authenticate(request)
+        # A write and its audit entry commit together: never one without the other, and one flush to
+        # disk instead of two. Reads write only the entry, outside any transaction (the middleware).
+        with transaction.atomic() if method.write else contextlib.nullcontext():
+            answer = invoke(method, client=client, raw=raw, unreadable=unreadable, warnings=warnings)
+            if answer.error is not None:
+                call.outcome, call.message = answer.error.code.name, audit_message(answer.error)
+            if method.write:
+                note_details(call, raw, answer, warnings)
+                with transaction.atomic():  # an entry that cannot be written is undone alone: the write stands
+                    record(request)
+        call.recorded = method.write
         return answer
     except DomainError as error:
         call.outcome, call.message = error.code.name, audit_message(error)
@@ -87,8 +98,13 @@ def serve(
         call.message = audit_message(error)
         raise error from None
     finally:
-        call.ids = audit_ids(raw, answer)
-        call.warnings = [w.as_dict() for w in dict.fromkeys(warnings)][:MAX_NAMES]
+        note_details(call, raw, answer, warnings)
+
+
+def note_details(call: WebserviceCall, raw: Mapping[str, Any], answer: Answer | None, warnings: list[Leniency]):
+    """The ids of the call and what it relied on of the parser's leniency, for its audit entry."""
+    call.ids = audit_ids(raw, answer)
+    call.warnings = [w.as_dict() for w in dict.fromkeys(warnings)][:MAX_NAMES]
 
 
 def invoke(

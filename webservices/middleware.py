@@ -2,12 +2,10 @@ from django.conf import settings
 from django.db import DatabaseError
 from django.http import HttpResponse
 
-from clients.addresses import client_address
 from clients.models import Surface
-from clients.services import record_call
 from core.errors import INVALID_INPUT, SERVICE_UNAVAILABLE, TOO_LARGE, DomainError
 from webservices import rest, soap
-from webservices.context import WebserviceCall, note_outcome, surface_of
+from webservices.context import WebserviceCall, note_outcome, record, surface_of
 from webservices.dispatch import INTERNAL_ERROR, unavailable
 from webservices.errors import audit_message
 
@@ -33,7 +31,8 @@ class WebserviceMiddleware:
     """Around every webservice call (not the WSDL, the schema or the docs): a body over
     HIS_MAX_BODY_BYTES is refused with 413 before any of it is read; a failure outside any method (the
     database gone while authenticating, say) is answered as the contract says, never with Django's
-    HTML error page; and the call's audit entry is written, whatever the outcome."""
+    HTML error page; and the call's audit entry is written, whatever the outcome (a write's is written
+    by dispatch.serve() in the write's transaction; if that transaction failed, here)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -44,21 +43,8 @@ class WebserviceMiddleware:
             return no_store(request, self.get_response(request))
         call = request.webservice = WebserviceCall(surface=surface)
         response = self.refuse_body(request) or self.get_response(request)
-        if not call.method and surface == Surface.REST:
-            call.method = request.path[5:].strip("/")
-        record_call(
-            client=call.client,
-            client_name=call.attempted_name,
-            surface=surface,
-            method=call.method,
-            outcome=call.outcome,
-            duration_ms=call.duration_ms,
-            address=client_address(request),
-            ids=call.ids,
-            message=call.message,
-            params=call.params,
-            warnings=call.warnings,
-        )
+        if not call.recorded:
+            record(request)
         return no_store(request, response)
 
     def refuse_body(self, request) -> HttpResponse | None:
