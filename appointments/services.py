@@ -173,10 +173,14 @@ def book_appointment(
     behind, not even a patient it registered."""
     take_turn(resource)
     patient = resolve_patient(data=patient_data, scope=scope, new_patient=new_patient)
-    existing = held_by(patient=patient, resource=resource, activity=activity, start=start)
-    if existing is not None:
-        return Booking(existing, created=False)
-    slot = bookable_slot(resource=resource, activity=activity, insurance=insurance, start=start, scope=scope)
+    try:
+        slot = bookable_slot(resource=resource, activity=activity, insurance=insurance, start=start, scope=scope)
+    except DomainError:
+        # Not bookable; if it is because this patient holds it already, this is a retry.
+        existing = held_by(patient=patient, resource=resource, activity=activity, start=start)
+        if existing is not None:
+            return Booking(existing, created=False)
+        raise
     appointment = Appointment(
         resource=resource,
         activity=activity,

@@ -154,8 +154,8 @@ def test_getappointments_reads_each_row_with_its_relations(client, creds, django
 
 # ---------------------------------------------------------------- one-record methods and writes
 
-ADD_BOUND = {"cold": 24, "warm": 22}
-CANCEL_BOUND = 14
+ADD_BOUND = {"cold": 26, "warm": 24}
+CANCEL_BOUND = 17
 CHECK_BOUND = 6
 CONTENT_BOUND = 7
 
