@@ -116,6 +116,10 @@ class _Offer:
     rules: dict[int, list[tuple]] = field(default_factory=lambda: defaultdict(list))
 
     @cached_property
+    def resource_id(self) -> int:  # read for every candidate: Django's pk property costs more than this
+        return self.resource.pk
+
+    @cached_property
     def order(self) -> tuple[str, str]:
         """Among slots starting at one instant: by resource id, then activity id."""
         return self.resource.lid, self.activity.lid
@@ -252,14 +256,34 @@ def find_slots(
     last_day = min(end_day, last_rule_day or end_day)
     window = (start_day, _seconds(start_time), end_day, None if end_time is None else _seconds(end_time))
 
-    # Days are walked in growing chunks (1, 2, 4 ... days), two queries each, until enough is found;
-    # without a limit, the whole window at once.
+    # Days are walked in chunks, one busy-time query each, until enough is found. A chunk has at least
+    # 1, 2, 4 ... days, and takes more while its candidates stay within SPLIT_OVER x limit: a search of
+    # few doctors, or one that finds little free (a fully booked activity), asks for many days at once,
+    # and the rows read per query stay bounded. Without a limit, the whole window at once.
     found: list[tuple[int, tuple, _Offer]] = []
-    chunk = 1 if limit is not None else (last_day - day).days + 1
     exclude_pk = exclude.pk if exclude is not None else None
+    now_seconds = now.timestamp()
+    least, following = 1, None  # following: the candidates of the day after a chunk, made to decide its end
     while day <= last_day:
-        chunk_end = min(last_day, day + dt.timedelta(days=chunk - 1))
-        candidates = _candidates(offers, day, chunk_end, window, band, now.timestamp())
+        if limit is None:
+            chunk_end = last_day
+        else:
+            chunk_end = min(last_day, day + dt.timedelta(days=least - 1))
+            least *= 2
+        if following is None:
+            candidates = _candidates(offers, day, chunk_end, window, band, now_seconds)
+        else:
+            candidates = following
+            if chunk_end > day:
+                candidates += _candidates(offers, day + ONE_DAY, chunk_end, window, band, now_seconds)
+        following = None
+        while chunk_end < last_day and len(candidates) < SPLIT_OVER * limit:
+            more = _candidates(offers, chunk_end + ONE_DAY, chunk_end + ONE_DAY, window, band, now_seconds)
+            if len(candidates) + len(more) > SPLIT_OVER * limit:
+                following = more
+                break
+            candidates += more
+            chunk_end += ONE_DAY
         found = sorted(found + _free(candidates, limit, exclude_pk), key=itemgetter(0, 1))[:limit]
         day = chunk_end + ONE_DAY
         # Stop when nothing of a later day can come first (a zone further east may start earlier).
@@ -267,7 +291,6 @@ def find_slots(
             dt.datetime.combine(day, dt.time(), z).timestamp() for z in zones
         ):
             break
-        chunk *= 2
     slots = [_slot(offer, insurance, start) for start, _order, offer in found]
     return sorted(slots, key=wall_clock_order)
 
@@ -388,6 +411,23 @@ class _Catalogue:
         last = None if not ends or None in ends else max(ends)
         return offers, (first, last)
 
+    @cached_property
+    def _by_resource(self) -> dict[int, "_Catalogue"]:
+        offers, rules = defaultdict(list), defaultdict(list)
+        for offer in self.offers:
+            offers[offer.resource_id].append(offer)
+        for row in self.rules:
+            rules[row[0]].append(row)
+        return {pk: _Catalogue(offers[pk], rules[pk], dated=_dated(rules[pk])) for pk in offers}
+
+    def of_resource(self, resource_id: int) -> "_Catalogue":
+        """The part of this catalogue that is one resource's (made once per catalogue, when first asked)."""
+        return self._by_resource.get(resource_id) or _Catalogue([], [], dated=False)
+
+
+def _dated(rules: list[tuple]) -> bool:
+    return any(row[3][2] or row[3][3] for row in rules)
+
 
 def _catalogue(
     *,
@@ -400,7 +440,15 @@ def _catalogue(
     online: bool,
 ) -> _Catalogue:
     """The offers and rules for these filters, read in two or three queries once per catalogue version
-    (catalogue.py) and kept for the next calls with the same filters."""
+    (catalogue.py) and kept for the next calls with the same filters. One doctor's offer of one activity
+    (a booking, a one-doctor search) is taken from that activity's catalogue of every doctor: bookings
+    spread over thousands of doctor-activity pairs, and each pair read on its own would be read cold."""
+    if resource is not None and activity is not None and resources is None:
+        every = _catalogue(
+            activity=activity, resource=None, resources=None, insurance=insurance, location=location,
+            centers=centers, online=online,
+        )  # fmt: skip
+        return every.of_resource(resource.pk)
     key = (
         None if activity is None else (activity.pk, activity.web_enabled, activity.duration, activity.price),
         None if resource is None else resource.pk,
@@ -423,7 +471,7 @@ def _catalogue(
         )
         rules = _load_rules(offers) if offers else []
         _fill(offers, rules)
-        return _Catalogue(offers, rules, dated=any(row[3][2] or row[3][3] for row in rules))
+        return _Catalogue(offers, rules, dated=_dated(rules))
 
     return cached("slot_catalogue", key, read)
 
@@ -433,7 +481,7 @@ def _load_rules(offers: list[_Offer]) -> list[tuple]:
     and those naming one of the offers' activities."""
     activity_ids = {offer.activity.pk for offer in offers}
     rows = (
-        AvailabilityRule.objects.filter(resource_id__in={offer.resource.pk for offer in offers})
+        AvailabilityRule.objects.filter(resource_id__in={offer.resource_id for offer in offers})
         .filter(Q(activities__isnull=True) | Q(activities__in=activity_ids))
         .values_list("resource_id", "activities", "weekday", "start_time", "end_time", "valid_from", "valid_to")
         .distinct()
@@ -448,7 +496,7 @@ def _fill(offers: list[_Offer], rules: list[tuple]) -> None:
     """Gives each offer its rules by weekday (a rule naming an activity opens only that one)."""
     by_resource = defaultdict(list)
     for offer in offers:
-        by_resource[offer.resource.pk].append(offer)
+        by_resource[offer.resource_id].append(offer)
     for resource_id, activity_id, weekday, rule in rules:
         for offer in by_resource[resource_id]:
             if activity_id is None or offer.activity.pk == activity_id:
@@ -530,7 +578,7 @@ def _free_in(
 ) -> list[tuple[int, tuple, _Offer]]:
     """_free's check of sorted candidates against the busy periods of their doctors and hours (one query)."""
     busy = _busy(
-        offers={c[2].resource.pk: c[2] for c in candidates}.values(),
+        offers={c[2].resource_id: c[2] for c in candidates}.values(),
         since=candidates[0][0],
         until=max(c[0] + c[2].duration for c in candidates),
         exclude=exclude,
@@ -538,7 +586,7 @@ def _free_in(
     free = []
     for candidate in candidates:
         start, _order, offer = candidate
-        starts, ends = busy.get(offer.resource.pk, ((), ()))
+        starts, ends = busy.get(offer.resource_id, ((), ()))
         before = bisect_left(starts, start + offer.duration) - 1  # the last busy period starting before the end
         if before < 0 or ends[before] <= start:
             free.append(candidate)
@@ -555,7 +603,7 @@ def _busy(
     does not count (it is being moved)."""
     by_center = defaultdict(list)
     for offer in offers:
-        by_center[offer.resource.location.center_id].append(offer.resource.pk)
+        by_center[offer.resource.location.center_id].append(offer.resource_id)
     resource_ids = [pk for pks in by_center.values() for pk in pks]
     since_dt, until_dt = dt.datetime.fromtimestamp(since, dt.UTC), dt.datetime.fromtimestamp(until, dt.UTC)
     periods = defaultdict(list)

@@ -6,6 +6,8 @@ import datetime as dt
 import random
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from appointments import catalogue
@@ -77,3 +79,41 @@ def test_the_earliest_free_slots_are_the_first_of_every_free_slot(limit):
     assert key(find_slots(activity=activity, limit=limit, **window)) == key(every[:limit])  # cold
     assert key(find_slots(activity=activity, limit=limit, **window)) == key(every[:limit])  # warm
     assert key(search_slots(activity=None, limit=limit, **window)) == key(every[:limit])
+
+
+def booked_solid(days: int = 35):
+    """Two doctors seeing patients 09:00-14:00 every day (15 places of 20 minutes each), booked solid."""
+    center = CenterFactory(lid="MAD", time_zone="Europe/Madrid")
+    location = LocationFactory(lid="MAD-1", center=center)
+    activity = ActivityFactory(lid="ACT", duration=20)
+    patient = PatientFactory(lid="P1")
+    first = timezone.localdate(timezone=center.zone) + dt.timedelta(days=1)
+    for n in range(2):
+        resource = ResourceFactory(lid=f"D{n}", location=location)
+        ResourceActivityFactory(resource=resource, activity=activity)
+        for weekday in Weekday.values:
+            AvailabilityRuleFactory(resource=resource, weekday=weekday, start_time=dt.time(9), end_time=dt.time(14))
+        for day in range(days):
+            start = dt.datetime.combine(first + dt.timedelta(days=day), dt.time(9), center.zone)
+            AppointmentFactory(
+                resource=resource, activity=activity, patient=patient, start=start, end=start + dt.timedelta(hours=5)
+            )
+    return activity, first
+
+
+def busy_reads(captured) -> int:
+    return sum('"appointments_appointment"' in query["sql"] for query in captured)
+
+
+@pytest.mark.parametrize(("limit", "reads"), [(100, 2), (10, 8), (1, 10)])
+def test_a_fully_booked_window_is_read_in_few_queries(limit, reads):
+    """31 days with nothing free, 30 candidates a day. A chunk of days takes at least 1, 2, 4 ... days and
+    more while it holds at most 8 x limit candidates: 100 slots wanted read busy time twice (26 days,
+    then 5), where chunks of 1, 2, 4, 8 and 16 days read it 5 times. Small limits keep the doubling
+    chunks, each read in two parts when it holds over 8 x limit candidates (the earliest first): 8
+    reads for 10, 10 for 1, as before."""
+    activity, first = booked_solid()
+    with CaptureQueriesContext(connection) as captured:
+        found = find_slots(activity=activity, start_day=first, end_day=first + dt.timedelta(days=30), limit=limit)
+    assert found == []
+    assert busy_reads(captured) == reads
