@@ -5,6 +5,7 @@ write bench/results.json and the generated part of docs/performance.md.
     python bench/run.py --reuse         # keep databases built in the last days (bench/build.py --reuse)
     python bench/run.py --duration 20   # seconds per measured case (default 10)
     python bench/run.py --database his_mine --no-group   # databases of another name; without the 3,000 doctors
+    python bench/run.py --reuse --only GetCenters addAppointment   # a quick look at some cases, nothing written
 
 The load comes from wrk (one thread, C connections, a Lua script replaying a file of prepared
 requests) in a process of its own: it costs far less CPU per request than a Python client, which
@@ -132,9 +133,10 @@ def case_method(case: str) -> str:
 
 
 class Slots:
-    """Free slots found with searchAvailabilities, no two of a doctor overlapping, handed out once each."""
+    """Free slots found with searchAvailabilities, no two of a doctor overlapping, handed out once each.
+    `search(query)` answers one search's rows (over HTTP here, in-process in bench/hotspots.py)."""
 
-    def __init__(self, base: str, authorization: str, plan: Plan, wanted: int):
+    def __init__(self, search, plan: Plan, wanted: int):
         taken: dict[str, list[tuple[str, str, str]]] = {}
         found = []
         start = plan.first_day + dt.timedelta(days=1)
@@ -147,11 +149,7 @@ class Slots:
                     "AVA_RESULTS_NUMBER": 1000,
                 }
             )
-            request = urllib.request.Request(f"{base}/api/searchavailabilities?{query}")
-            request.add_header("Authorization", authorization)
-            with urllib.request.urlopen(request, timeout=60) as answer:  # noqa: S310 (our own local server)
-                rows = json.load(answer)["return"]
-            for row in rows:
+            for row in search(query):
                 # Same day, same doctor: keep it only if it overlaps none kept (times are hh:mm, comparable).
                 day = taken.setdefault(f"{row['RESOURCE_LID']} {row['AVA_DATE']}", [])
                 if all(row["AVA_END_TIME"] <= s or row["AVA_START_TIME"] >= e for s, e, _ in day):
@@ -163,6 +161,16 @@ class Slots:
         self.free = found
         self.patients = plan.patients
         log(f"{len(found)} free slots found for the bookings")
+
+    @staticmethod
+    def over_http(base: str, authorization: str):
+        def search(query: str) -> list[dict]:
+            request = urllib.request.Request(f"{base}/api/searchavailabilities?{query}")
+            request.add_header("Authorization", authorization)
+            with urllib.request.urlopen(request, timeout=60) as answer:  # noqa: S310 (our own local server)
+                return json.load(answer)["return"]
+
+        return search
 
     def take(self, count: int) -> list[str]:
         taken, self.free = self.free[:count], self.free[count:]
@@ -348,13 +356,19 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[2, 8])
     parser.add_argument("--database", default="his_bench", help="name of the 1M database; the others add _10k, _3k")
     parser.add_argument("--no-group", action="store_true", help="leave out the 3,000-doctor, 3 M appointment group")
+    parser.add_argument(
+        "--only", nargs="+", choices=(*CASES, "mixed"), metavar="CASE",
+        help="measure only these cases on the 1 M hospital and print them (nothing is written): a quick comparison",
+    )  # fmt: skip
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: install it (Debian: apt-get install wrk).")
     OUT.mkdir(exist_ok=True)
     started = time.monotonic()
     run_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    scales = [scale for scale in SCALES if not (args.no_group and scale == "3M")]
+    scales = [scale for scale in SCALES if not ((args.no_group or args.only) and scale == "3M")]
+    if args.only:
+        scales = ["1M"]
     databases = {scale: args.database + SCALES[scale][0] for scale in scales}
     builds = {scale: ensure_database(databases[scale], *SCALES[scale][1:], args.reuse) for scale in scales}
     rows, mixed = [], []
@@ -365,6 +379,8 @@ def main() -> None:
         authorization = f"Bearer {meta['secret']}"
         plan = Plan(database, meta)
         cases = {"1M": CASES, "10k": SEARCH_CASES, "3M": GROUP_CASES}[scale]
+        if args.only:
+            cases = [case for case in cases if case in args.only]
         surfaces = SURFACES if scale != "3M" else SURFACES[:1]
         floor = plan.lines("GetCenters", "REST")
         low = min(args.concurrency)
@@ -375,7 +391,7 @@ def main() -> None:
                         warmup = None
                         if case == "addAppointment":
                             if surface == SURFACES[0] and connections == args.concurrency[0]:
-                                slots = Slots(server.base, authorization, plan, wanted=20_000)
+                                slots = Slots(Slots.over_http(server.base, authorization), plan, wanted=20_000)
                             warmup, lines = slots.lines(surface, 60), slots.lines(surface, int(200 * seconds) + 500)
                         else:
                             lines = plan.lines(case, surface)
@@ -393,7 +409,9 @@ def main() -> None:
                                 floor=floor if case != "GetCenters" and connections == low else None,
                             )  # fmt: skip
                         )
-            if scale == "1M":
+            if scale == "1M" and (not args.only or "mixed" in args.only):
+                if "addAppointment" not in cases:
+                    slots = Slots(Slots.over_http(server.base, authorization), plan, wanted=2_000)
                 for surface in SURFACES:
                     weighted = [case for case, weight in MIX.items() for _ in range(weight)]
                     random.Random(3).shuffle(weighted)
@@ -416,6 +434,9 @@ def main() -> None:
                         and "addAppointment" not in x][:50], floor=floor,
                     )  # fmt: skip
                     mixed.append(row | {"mix_percent": MIX})
+    if args.only:
+        log(f"done in {time.monotonic() - started:.0f} s; nothing written (--only)")
+        return
     results = {
         "run_at": run_at,
         "run_seconds": round(time.monotonic() - started, 1),
