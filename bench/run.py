@@ -234,14 +234,37 @@ class Server:
         self.log_file.close()
 
 
+def cpu_ticks(server: Server) -> tuple[int, int]:
+    """CPU time used so far by the server (gunicorn's processes) and by PostgreSQL (every postgres process,
+    and the backends that exited, counted in their parent's), in clock ticks; and the machine's steal
+    ticks (time the hypervisor gave to other machines). Read from /proc (Linux)."""
+    used = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # the process ended meanwhile
+            continue
+        command, fields = text[text.index("(") + 1 : text.rindex(")")], text[text.rindex(")") + 2 :].split()
+        parent = int(fields[1])
+        if command == "postgres" or parent == server.process.pid or int(stat.parent.name) == server.process.pid:
+            used += sum(int(x) for x in fields[11:15])  # utime, stime, cutime, cstime
+    steal = int(Path("/proc/stat").read_text().split("\n", 1)[0].split()[8])
+    return used, steal
+
+
 def drive(server: Server, authorization: str, lines: list[str], *, name: str, connections: int, seconds: float) -> dict:
-    """One wrk run replaying `lines`; the counts and latencies in milliseconds."""
+    """One wrk run replaying `lines`; the counts and latencies in milliseconds, and the CPU time the server
+    and PostgreSQL spent per request (milliseconds): unlike latency, it does not grow when other machines
+    take the CPUs (steal) or other processes of this one do, so ratios of it hold on a noisy machine."""
     path = OUT / f"{name}.tsv"
     path.write_text("\n".join(lines) + "\n")
     env = dict(os.environ, BENCH_AUTHORIZATION=authorization, BENCH_THREADS="1")
     command = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "30s"]
     command += ["-s", str(HERE / "wrk.lua"), server.base, "--", str(path)]
+    (used_before, steal_before), wall_before = cpu_ticks(server), time.monotonic()
     result = subprocess.run(command, env=env, capture_output=True, text=True, check=True)  # noqa: S603
+    (used_after, steal_after), wall = cpu_ticks(server), time.monotonic() - wall_before
+    tick = os.sysconf("SC_CLK_TCK")
     data = next(json.loads(x[len("BENCH_JSON ") :]) for x in result.stdout.splitlines() if x.startswith("BENCH_JSON"))
     latency = {k: round(v / 1000, 2) for k, v in data["latency_us"].items()}
     seconds_run = data["duration_us"] / 1e6
@@ -259,6 +282,8 @@ def drive(server: Server, authorization: str, lines: list[str], *, name: str, co
         "errors": errors,
         "error_detail": data["errors"],
         "replayed_twice": data["wrapped"],
+        "cpu_ms_per_request": round((used_after - used_before) / tick * 1000 / max(1, data["requests"]), 3),
+        "steal_percent": round((steal_after - steal_before) / tick / (wall * (os.cpu_count() or 1)) * 100, 1),
     }
 
 
@@ -275,7 +300,7 @@ def measure(
             server, authorization, floor, name=f"{scale}-floor-{case}-{surface}-c{connections}",
             connections=connections, seconds=seconds,
         )  # fmt: skip
-        adjacent = {k: measured[k] for k in ("rps", "p50_ms", "p95_ms", "p99_ms", "errors")}
+        adjacent = {k: measured[k] for k in ("rps", "p50_ms", "p95_ms", "p99_ms", "errors", "cpu_ms_per_request")}
     # Bookings warm up on slots of their own: replaying a booked slot would measure the retry path.
     drive(server, authorization, warmup or lines[:50], name="warmup", connections=2, seconds=1)
     load = os.getloadavg()[0]
@@ -289,7 +314,8 @@ def measure(
     row["load_before"], row["load_after"] = round(load, 2), round(os.getloadavg()[0], 2)
     log(
         f"{scale:>3} {case:22} {surface:4} c={connections}: {row['rps']:7.1f} req/s  p50 {row['p50_ms']:7.1f}  "
-        f"p95 {row['p95_ms']:7.1f}  p99 {row['p99_ms']:7.1f} ms  errors {row['errors']}"
+        f"p95 {row['p95_ms']:7.1f}  p99 {row['p99_ms']:7.1f} ms  errors {row['errors']}  cpu/request "
+        f"{row['cpu_ms_per_request']:6.2f} ms  steal {row['steal_percent']:4.1f} %"
     )
     return row
 
