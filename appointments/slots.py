@@ -23,6 +23,7 @@ An availability id: "<UTC start>-<resource pk>-<activity pk>", the UTC start wri
 """
 
 import datetime as dt
+import json
 import re
 from bisect import bisect_left
 from collections import defaultdict
@@ -35,7 +36,7 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.db import connection
-from django.db.models import BigIntegerField, F, FloatField, Func, Q, Value
+from django.db.models import Q
 from django.utils import timezone
 
 from appointments.catalogue import cached
@@ -607,49 +608,70 @@ def _busy(
     resource_ids = [pk for pks in by_center.values() for pk in pks]
     since_dt, until_dt = dt.datetime.fromtimestamp(since, dt.UTC), dt.datetime.fromtimestamp(until, dt.UTC)
     periods = defaultdict(list)
-    appointments = Appointment.objects.filter(
-        resource_id__in=resource_ids,
-        status__in=ACTIVE_STATUSES,
-        start__gt=since_dt - MAX_APPOINTMENT_LENGTH,
-        start__lt=until_dt,
-        end__gt=since_dt,
-    )
-    if exclude is not None:
-        appointments = appointments.exclude(pk=exclude)
-    absences = Absence.objects.filter(
-        Q(resource_id__in=resource_ids) | Q(center_id__in=list(by_center)), start__lt=until_dt, end__gt=since_dt
-    )
-    no_center = Value(None, output_field=BigIntegerField())
-    rows = (
-        appointments.order_by()
-        .values_list("resource_id", no_center, _instant("start"), _instant("end"))
-        .union(
-            absences.order_by().values_list("resource_id", "center_id", _instant("start"), _instant("end")), all=True
-        )
-    )
-    for resource_id, center_id, start, end in rows:
+    for resource_id, center_id, start, end in _busy_rows(resource_ids, list(by_center), since_dt, until_dt, exclude):
         span = (_epoch(start), _epoch(end))
         for pk in [resource_id] if resource_id else by_center[center_id]:
             periods[pk].append(span)
     return {pk: _merged(spans) for pk, spans in periods.items()}
 
 
-class _EpochSeconds(Func):
-    """A timestamp as seconds since 1970 (a float), computed by PostgreSQL: no datetime object is made
-    for each of the thousands of busy periods a long search reads. Exactly datetime.timestamp()'s
-    value: both are the double nearest to the stored microseconds."""
+def _busy_rows(
+    resource_ids: list[int], center_ids: list[int], since: dt.datetime, until: dt.datetime, exclude: int | None
+) -> list[tuple]:
+    """(resource id, None, start, end) of the resources' active appointments overlapping since .. until
+    (but `exclude`), and (resource id, center id, start, end) of the absences of those resources and
+    centers. Written in SQL, not with the ORM: a search runs it once or twice, and building the same
+    statement with the ORM cost about three times as much as running it (1.8 against 0.8 ms, 28
+    doctors). The statement is the same for any number of resources (one array parameter each list),
+    which also lets PostgreSQL keep its plan."""
+    vendor = connection.vendor
+    ids, instant = _BUSY_DIALECTS["postgresql" if vendor == "postgresql" else "sqlite"]
+    statement = _BUSY_SQL.format(
+        appointment=connection.ops.quote_name(Appointment._meta.db_table),
+        absence=connection.ops.quote_name(Absence._meta.db_table),
+        statuses=", ".join("%s" for _ in ACTIVE_STATUSES),
+        resources=ids,
+        centers=ids,
+        start=instant.format("start"),
+        end=instant.format("end"),
+    )
+    as_list = (lambda pks: pks) if vendor == "postgresql" else json.dumps
+    adapt = connection.ops.adapt_datetimefield_value
+    params = [
+        as_list(resource_ids), *ACTIVE_STATUSES, adapt(since - MAX_APPOINTMENT_LENGTH), adapt(until), adapt(since),
+        exclude or 0, as_list(resource_ids), as_list(center_ids), adapt(until), adapt(since),
+    ]  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return cursor.fetchall()
 
-    output_field = FloatField()
-    template = "EXTRACT(EPOCH FROM %(expressions)s)::float8"
+
+_BUSY_SQL = """
+SELECT resource_id, NULL, {start}, {end} FROM {appointment}
+ WHERE resource_id {resources} AND status IN ({statuses})
+   AND start > %s AND start < %s AND "end" > %s AND id <> %s
+UNION ALL
+SELECT resource_id, center_id, {start}, {end} FROM {absence}
+ WHERE (resource_id {resources} OR center_id {centers}) AND start < %s AND "end" > %s
+"""
+# Per database: "is one of a list of ids" with the list as one parameter, and an instant as epoch
+# seconds where the database computes them exactly and cheaply (a float: no datetime object is made
+# for each of the thousands of busy periods a long search reads; the double nearest to the stored
+# microseconds, as datetime.timestamp() gives), else as SQLite gives it (read by _epoch).
+_BUSY_DIALECTS = {
+    "postgresql": ("= ANY(%s::bigint[])", 'EXTRACT(EPOCH FROM "{}")::float8'),
+    "sqlite": ("IN (SELECT value FROM json_each(%s))", '"{}"'),
+}
 
 
-def _instant(name: str):
-    """The column as epoch seconds where the database computes them cheaply, else as a datetime."""
-    return _EpochSeconds(F(name)) if connection.vendor == "postgresql" else F(name)
-
-
-def _epoch(value: float | dt.datetime) -> float:
-    return value if isinstance(value, float) else value.timestamp()
+def _epoch(value: float | dt.datetime | str) -> float:
+    """Epoch seconds of a busy period's bound as the database gives it: PostgreSQL's float, or SQLite's
+    UTC wall-clock time, a datetime where the column's declared type is known, else text."""
+    if isinstance(value, float):
+        return value
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value.replace(tzinfo=dt.UTC).timestamp()
 
 
 def _merged(spans: list[tuple[float, float]]) -> tuple[list[float], list[float]]:
