@@ -327,6 +327,12 @@ def measure(
         f"{scale:>3} {case:22} {surface:4} c={connections}: {row['rps']:7.1f} req/s  p50 {row['p50_ms']:7.1f}  "
         f"p95 {row['p95_ms']:7.1f}  p99 {row['p99_ms']:7.1f} ms  errors {row['errors']}  cpu/request "
         f"{row['cpu_ms_per_request']:6.2f} ms  steal {row['steal_percent']:4.1f} %"
+        + (
+            f"  in floors: p95 {row['p95_ms'] / adjacent['p95_ms']:.2f}, "
+            f"cpu {row['cpu_ms_per_request'] / adjacent['cpu_ms_per_request']:.2f}"
+            if adjacent
+            else ""
+        )
     )
     return row
 

@@ -11,6 +11,7 @@ import requests
 from django.utils import timezone
 
 from appointments.models import Appointment, AppointmentStatus, Weekday
+from appointments.slots import find_slots
 from clients.models import DEFAULT_RATE_LIMIT, AuditEntry, IntegrationClient
 from demo.factories import (
     ActivityFactory,
@@ -140,6 +141,34 @@ def test_a_client_of_one_center_reaches_its_own_and_nothing_of_another(surface, 
         if surface.name == "rest":
             assert answer.code in REFUSED, (method, case, answer)
     _lpa_untouched()
+
+
+def test_an_availability_id_of_another_centers_doctor_is_unknown_whoever_asked_before(
+    surface, two_centers, madrid, make_client
+):
+    """The doctors an availability id may name are kept per catalogue version and per scope: a client of
+    every center naming Las Palmas' slot first must not open it to the Madrid client."""
+    lpa, mad = (
+        find_slots(activity=None, resource=two_centers[lid]["doctor"], start_day=IN_TEN_DAYS, end_day=IN_TEN_DAYS,
+                   limit=1)[0].lid
+        for lid in ("LPA", "MAD")
+    )  # fmt: skip
+    everyone = make_client(name="every-center")
+    first = surface.call(
+        "addAppointment", {"AVAILABILITY_LID": lpa, "USER_LID": "P-NO"}, authorization=everyone.basic()
+    )
+    assert not first.ok and "patient is not known" in first.payload["ERROR_MESSAGE"], first  # past the slot
+
+    answer = surface.call(
+        "addAppointment", {"AVAILABILITY_LID": lpa, "USER_LID": "P-MAD"}, authorization=madrid.basic()
+    )
+
+    assert not answer.ok and lpa in answer.payload["ERROR_MESSAGE"], answer
+    if surface.name == "rest":
+        assert answer.code == "NOT_FOUND", answer
+    _lpa_untouched()
+    own = surface.call("addAppointment", {"AVAILABILITY_LID": mad, "USER_LID": "P-MAD"}, authorization=madrid.basic())
+    assert own.ok, own
 
 
 def test_the_other_centers_patient_is_never_matched_filled_or_shown(surface, two_centers, madrid):
