@@ -9,6 +9,9 @@ that version, one primary-key read, on every call: a change committed by any pro
 ORM, a queryset update, a bulk load or raw SQL, is seen by the very next call of every process.
 Nothing is shared between processes and nothing expires by time.
 
+A webservice call reads the version once (`one_version`): every answer it takes from what is kept is
+of that one version, and the call pays one read for all of them.
+
 A version is never given twice (migration 0008), so an answer computed inside a transaction that
 later rolls back is kept under a version no other call will ever read. An answer computed while a
 change commits may be newer than its version, never older.
@@ -16,7 +19,9 @@ change commits may be newer than its version, never older.
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.db import connection
@@ -31,13 +36,36 @@ _kept: dict[str, OrderedDict] = {}
 _lock = threading.Lock()  # threaded servers (development, tests) share the process's answers
 
 
+_call_versions: ContextVar[dict | None] = ContextVar("catalogue_call_versions", default=None)
+
+
+@contextmanager
+def one_version() -> Iterator[None]:
+    """Inside the block, the version is read the first time it is needed and that value serves the rest
+    of the block: for one call, not for a process that runs on (a worker, a command), which must read it
+    each time to see changes."""
+    token = _call_versions.set({})
+    try:
+        yield
+    finally:
+        _call_versions.reset(token)
+
+
 def current_version() -> int | None:
-    """The catalogue version as this connection sees it now; None if the row is missing (a table just
-    emptied: nothing is kept until the next change writes it again)."""
+    """The catalogue version as this connection sees it now (inside `one_version`, as it saw it first in
+    the block); None if the row is missing (a table just emptied: nothing is kept until the next change
+    writes it again)."""
+    read = _call_versions.get()
+    database = (connection.alias, connection.settings_dict["NAME"])
+    if read is not None and database in read:
+        return read[database]
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT version FROM {CatalogueVersion._meta.db_table} WHERE id = 1")
         row = cursor.fetchone()
-    return None if row is None else row[0]
+    version = None if row is None else row[0]
+    if read is not None:
+        read[database] = version
+    return version
 
 
 def catalogue_key(kind: str, key: Hashable, version: int) -> tuple:

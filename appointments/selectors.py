@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any, NamedTuple
 
 from django.db.models import Q
 from django.utils import timezone
@@ -115,13 +116,41 @@ def in_scope(queryset, centers: Collection[Center] | None, path: str):
     return queryset if centers is None else queryset.filter(**{f"{path}__in": list(centers)})
 
 
+class KeptRows(NamedTuple):
+    by_lid: dict[str, Any]
+    by_pk: dict[int, Any]
+
+
+# Catalogue rows a caller names by id, with what their answers read of them.
+CATALOGUE_ROWS = {Resource: ("location__center",), Location: ("center",), Activity: (), Insurance: ()}
+
+
+def catalogue_rows(model, centers: Collection[Center] | None) -> KeptRows:
+    """Every row of a catalogue model (doctors, locations, activities, insurances) this caller may name,
+    by external id and by primary key; doctors and locations of its centers only. Read once per catalogue
+    version and scope, and kept (catalogue.py): a search or a booking names them on every call."""
+    scoped = model in CENTER_PATHS and centers is not None
+
+    def read() -> KeptRows:
+        queryset = model.objects.select_related(*CATALOGUE_ROWS[model])
+        rows = list(in_scope(queryset, centers, CENTER_PATHS[model]) if scoped else queryset)
+        return KeptRows({row.lid: row for row in rows}, {row.pk: row for row in rows})
+
+    key = (model._meta.label, tuple(sorted(c.pk for c in centers)) if scoped else None)
+    return cached("catalogue_rows", key, read)
+
+
 def get_by_lid(model, *, lid: str, centers: Collection[Center] | None = None):
     """The row with that external id, if it exists for this caller: a doctor, location or appointment of
-    another center gets the same answer as an unknown id."""
-    queryset = model.objects.all()
-    if model in CENTER_PATHS:
-        queryset = in_scope(queryset, centers, CENTER_PATHS[model])
-    row = queryset.filter(lid=lid).first()
+    another center gets the same answer as an unknown id. Rows of the catalogue come from those kept
+    for its current version (`catalogue_rows`)."""
+    if model in CATALOGUE_ROWS:
+        row = catalogue_rows(model, centers).by_lid.get(lid)
+    else:
+        queryset = model.objects.all()
+        if model in CENTER_PATHS:
+            queryset = in_scope(queryset, centers, CENTER_PATHS[model])
+        row = queryset.filter(lid=lid).first()
     if row is None:
         raise DomainError(NOT_FOUND, MSG_UNKNOWN, what=TERMS[model], lid=lid)
     return row
@@ -187,8 +216,8 @@ def named_slot(
         return resource, activity, dt.datetime.combine(day, start_time, resource.location.center.zone)
 
     key = parse_slot_lid(slot_lid)
-    resources, activities = _slot_entities(centers)
-    resource, activity = resources.get(key.resource_id), activities.get(key.activity_id)
+    resource = catalogue_rows(Resource, centers).by_pk.get(key.resource_id)
+    activity = catalogue_rows(Activity, centers).by_pk.get(key.activity_id)
     if resource is None or activity is None:
         raise DomainError(NOT_FOUND, MSG_UNKNOWN, what=Term.SLOT, lid=slot_lid)
     start = timezone.localtime(key.start, resource.location.center.zone)
@@ -202,18 +231,6 @@ def named_slot(
         if given is not None and given != value:
             raise DomainError(INVALID_INPUT, MSG_SLOT_DISAGREES, slot=slot_lid, what=term, expected=value, given=given)
     return resource, activity, key.start
-
-
-def _slot_entities(centers: Collection[Center] | None) -> tuple[dict[int, Resource], dict[int, Activity]]:
-    """The doctors of these centers (with location and center) and every activity, by primary key, as an
-    availability id names them. Read once per catalogue version and kept (catalogue.py), as the slot
-    engine keeps its offers: a booking takes them from here instead of two queries of its own."""
-
-    def read() -> tuple[dict[int, Resource], dict[int, Activity]]:
-        resources = in_scope(Resource.objects.select_related("location__center"), centers, CENTER_PATHS[Resource])
-        return {r.pk: r for r in resources}, {a.pk: a for a in Activity.objects.all()}
-
-    return cached("slot_entities", None if centers is None else tuple(sorted(c.pk for c in centers)), read)
 
 
 APPOINTMENT_RELATED = ("patient", "insurance", "activity__group", "resource__location__center")

@@ -510,24 +510,34 @@ def _candidates(
     """Every (UTC start, (resource lid, activity id), offer) the rules give on those days, busy or not."""
     window_start_day, window_start, window_end_day, window_end = window
     band_start, band_end = band
-    seen, candidates = set(), []
+    candidates = []
     day = first_day
     while day <= last_day:
         weekday = (day.weekday() + 1) % 7  # the guide counts from Sunday = 0
         lowest = max(band_start, window_start if day == window_start_day else 0)
         highest = min(x for x in (band_end, window_end if day == window_end_day else None, 86400) if x is not None)
+        midnight = (day.toordinal() - EPOCH_ORDINAL) * 86400  # the day's 00:00 as if it were UTC
         offsets = {zone: _constant_offset(day, zone) for zone in {offer.zone for offer in offers}}
         for offer in offers:
-            offset = offsets[offer.zone]
-            for rule_start, rule_end, valid_from, valid_to in offer.rules.get(weekday, ()):
-                if (valid_from and day < valid_from) or (valid_to and day > valid_to):
-                    continue
-                for seconds in _starts(rule_start, min(rule_end, highest), lowest, offer.duration, offer.step):
-                    start = _timestamp(day, seconds, offer.zone, offset)
-                    if start is None or start < now or (start, id(offer)) in seen:
-                        continue
-                    seen.add((start, id(offer)))
-                    candidates.append((start, offer.order, offer))
+            rules = [
+                rule
+                for rule in offer.rules.get(weekday, ())
+                if not ((rule[2] and day < rule[2]) or (rule[3] and day > rule[3]))
+            ]
+            if not rules:
+                continue
+            offset, stamps = offsets[offer.zone], []
+            for rule_start, rule_end, _from, _to in rules:
+                seconds = _starts(rule_start, min(rule_end, highest), lowest, offer.duration, offer.step)
+                if offset is not None:  # no clock change that day: a start is the wall-clock time less the offset
+                    base = midnight - offset
+                    stamps += range(base + seconds.start, base + seconds.stop, seconds.step)
+                else:
+                    stamps += [t for t in (_timestamp(day, s, offer.zone, None) for s in seconds) if t is not None]
+            if len(rules) > 1:  # overlapping rules give some starts twice
+                stamps = set(stamps)
+            order = offer.order
+            candidates += [(start, order, offer) for start in stamps if start >= now]
         day += ONE_DAY
     return candidates
 

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.http import HttpRequest
 
+from appointments.catalogue import one_version
 from centers.models import Center
 from clients.models import IntegrationClient
 from clients.scope import scope_of
@@ -79,7 +80,7 @@ def serve(
         client = authenticate(request)
         # A write and its audit entry commit together: never one without the other, and one flush to
         # disk instead of two. Reads write only the entry, outside any transaction (the middleware).
-        with transaction.atomic() if method.write else contextlib.nullcontext():
+        with transaction.atomic() if method.write else contextlib.nullcontext(), one_version():
             answer = invoke(method, client=client, raw=raw, unreadable=unreadable, warnings=warnings)
             if answer.error is not None:
                 call.outcome, call.message = answer.error.code.name, audit_message(answer.error)

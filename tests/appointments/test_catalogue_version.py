@@ -22,9 +22,10 @@ from appointments.models import (
     ResourceActivity,
     Weekday,
 )
-from appointments.selectors import key_entities
+from appointments.selectors import catalogue_rows, get_by_lid, key_entities
 from appointments.slots import find_slots
 from centers.models import Center, Location
+from core.errors import DomainError
 from demo.factories import (
     ActivityFactory,
     AppointmentFactory,
@@ -179,3 +180,35 @@ def test_slots_follow_rules_absences_and_switches_on_the_next_call(django_assert
     Activity.objects.filter(pk=activity.pk).update(web_enabled=False)
     activity.refresh_from_db()
     assert first_start() is None
+
+
+def test_rows_named_by_id_follow_every_change_and_the_callers_centers():
+    center, resource, activity, _insurance = hospital()
+    madrid = [center]
+    assert get_by_lid(Resource, lid=resource.lid, centers=madrid) == resource
+    assert catalogue_rows(Activity, None).by_pk[activity.pk].lid == activity.lid
+    Activity.objects.filter(pk=activity.pk).update(lid="NEW")
+    assert get_by_lid(Activity, lid="NEW") == activity
+    with pytest.raises(DomainError):
+        get_by_lid(Activity, lid=activity.lid)
+    other = LocationFactory(lid="LPA-1", center=CenterFactory(lid="LPA", time_zone="Atlantic/Canary"))
+    assert get_by_lid(Resource, lid=resource.lid, centers=None) == resource  # kept for every center, too
+    Resource.objects.filter(pk=resource.pk).update(location=other)
+    with pytest.raises(DomainError):
+        get_by_lid(Resource, lid=resource.lid, centers=madrid)
+    moved = get_by_lid(Resource, lid=resource.lid, centers=None)
+    assert moved.location.center.lid == "LPA"  # read with its location and center
+
+
+def test_a_call_reads_the_version_once_and_a_process_outside_calls_each_time(django_assert_num_queries):
+    hospital()
+    with catalogue.one_version():
+        with django_assert_num_queries(1):
+            first = current_version()
+            assert current_version() == first
+        Activity.objects.update(price=Decimal("1.00"))
+        with django_assert_num_queries(0):
+            assert current_version() == first  # one call, one catalogue
+    with django_assert_num_queries(2):
+        assert current_version() != first
+        current_version()

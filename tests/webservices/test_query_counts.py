@@ -106,12 +106,12 @@ def call(client, secret: str, method: str, params: dict | None = None, *, write:
 # ---------------------------------------------------------------- lists: the same bound at 3 and 30 rows
 
 LIST_BOUNDS = {
-    "GetCenters": {"cold": 6, "warm": 6},
-    "KeyEntities": {"cold": 10, "warm": 6},  # warm: GetCenters's, with the version instead of the centers
-    "searchAvailabilities": {"cold": 10, "warm": 9},
-    "getAppointments": {"cold": 8, "warm": 8},
-    "SearchAppointments": {"cold": 6, "warm": 6},
-    "getTestResultsList": {"cold": 8, "warm": 8},
+    "GetCenters": {"cold": 5, "warm": 5},
+    "KeyEntities": {"cold": 9, "warm": 5},  # warm: GetCenters's, with the version instead of the centers
+    "searchAvailabilities": {"cold": 9, "warm": 6},
+    "getAppointments": {"cold": 7, "warm": 7},
+    "SearchAppointments": {"cold": 5, "warm": 5},
+    "getTestResultsList": {"cold": 7, "warm": 7},
 }
 
 
@@ -154,10 +154,10 @@ def test_getappointments_reads_each_row_with_its_relations(client, creds, django
 
 # ---------------------------------------------------------------- one-record methods and writes
 
-ADD_BOUND = {"cold": 27, "warm": 23}  # cold: the doctors and activities an availability id names, read once
+ADD_BOUND = {"cold": 26, "warm": 22}  # cold: the doctors and activities an availability id names, read once
 CANCEL_BOUND = 17
-CHECK_BOUND = 6
-CONTENT_BOUND = 7
+CHECK_BOUND = 5
+CONTENT_BOUND = 5
 
 
 def search_of(place: dict) -> dict:
