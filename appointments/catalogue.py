@@ -19,14 +19,15 @@ change commits may be newer than its version, never older.
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Collection, Hashable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection
 
-from appointments.models import CatalogueVersion
+from appointments.models import Activity, Appointment, CatalogueVersion, Insurance, Resource
+from centers.models import Center, Location
 
 # How many answers each kind keeps (per argument set: scope, filters), the least recently used
 # dropped first. The current version's answers replace an older version's as they are asked for.
@@ -45,6 +46,19 @@ def one_version() -> Iterator[None]:
     of the block: for one call, not for a process that runs on (a worker, a command), which must read it
     each time to see changes."""
     token = _call_versions.set({})
+    try:
+        yield
+    finally:
+        _call_versions.reset(token)
+
+
+@contextmanager
+def _reading(version: int) -> Iterator[None]:
+    """Outside a call, a version just read serves the block; inside one, the call's does already."""
+    if _call_versions.get() is not None:
+        yield
+        return
+    token = _call_versions.set({(connection.alias, connection.settings_dict["NAME"]): version})
     try:
         yield
     finally:
@@ -89,7 +103,8 @@ def cached(kind: str, key: Hashable, compute: Callable[[], Any], *, version: int
         if entry is not None and entry[0] == version:
             kept.move_to_end(full_key)
             return entry[1]
-    value = compute()
+    with _reading(version):  # what compute() takes from other kept answers is of this same version
+        value = compute()
     with _lock:
         kept[full_key] = (version, value)
         kept.move_to_end(full_key)
@@ -102,3 +117,32 @@ def forget() -> None:
     """Drops every kept answer of this process (tests that compare a cold call with a warm one)."""
     with _lock:
         _kept.clear()
+
+
+# Where each kind of row meets its center (a client's scope).
+CENTER_PATHS = {Resource: "location__center", Location: "center", Appointment: "resource__location__center"}
+# Catalogue rows a caller names by id, with what their answers read of them.
+CATALOGUE_ROWS = {Resource: ("location__center",), Location: ("center",), Activity: (), Insurance: ()}
+
+
+class KeptRows(NamedTuple):
+    by_lid: dict[str, Any]
+    by_pk: dict[int, Any]
+
+
+def catalogue_rows(model, centers: Collection[Center] | None) -> KeptRows:
+    """Every row of a catalogue model (doctors, locations, activities, insurances) this caller may name,
+    by external id and by primary key; doctors and locations of its centers only. Read once per catalogue
+    version and scope, and kept: searches and bookings name them on every call, and the slot engine
+    makes its offers of them."""
+    scoped = model in CENTER_PATHS and centers is not None
+
+    def read() -> KeptRows:
+        rows = model.objects.select_related(*CATALOGUE_ROWS[model])
+        if scoped:
+            rows = rows.filter(**{f"{CENTER_PATHS[model]}__in": list(centers)})
+        rows = list(rows)
+        return KeptRows({row.lid: row for row in rows}, {row.pk: row for row in rows})
+
+    key = (model._meta.label, tuple(sorted(c.pk for c in centers)) if scoped else None)
+    return cached("catalogue_rows", key, read)

@@ -6,12 +6,11 @@ from collections import defaultdict
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, NamedTuple
 
 from django.db.models import Q
 from django.utils import timezone
 
-from appointments.catalogue import cached
+from appointments.catalogue import CATALOGUE_ROWS, CENTER_PATHS, cached, catalogue_rows
 from appointments.models import (
     ACTIVE_STATUSES,
     Absence,
@@ -101,8 +100,7 @@ MSG_SLOT_MISSING = (
 MSG_SLOT_DISAGREES = "{T.SLOT:cap} {slot} is for {what} {expected}, but {what} {given} was sent."
 REMINDER_MAX_DAYS = 31
 
-# Where each kind of row meets its center, and the word for it in messages.
-CENTER_PATHS = {Resource: "location__center", Location: "center", Appointment: "resource__location__center"}
+# The word for each kind of row in messages.
 TERMS = {
     Resource: Term.RESOURCE,
     Activity: Term.ACTIVITY,
@@ -114,30 +112,6 @@ TERMS = {
 
 def in_scope(queryset, centers: Collection[Center] | None, path: str):
     return queryset if centers is None else queryset.filter(**{f"{path}__in": list(centers)})
-
-
-class KeptRows(NamedTuple):
-    by_lid: dict[str, Any]
-    by_pk: dict[int, Any]
-
-
-# Catalogue rows a caller names by id, with what their answers read of them.
-CATALOGUE_ROWS = {Resource: ("location__center",), Location: ("center",), Activity: (), Insurance: ()}
-
-
-def catalogue_rows(model, centers: Collection[Center] | None) -> KeptRows:
-    """Every row of a catalogue model (doctors, locations, activities, insurances) this caller may name,
-    by external id and by primary key; doctors and locations of its centers only. Read once per catalogue
-    version and scope, and kept (catalogue.py): a search or a booking names them on every call."""
-    scoped = model in CENTER_PATHS and centers is not None
-
-    def read() -> KeptRows:
-        queryset = model.objects.select_related(*CATALOGUE_ROWS[model])
-        rows = list(in_scope(queryset, centers, CENTER_PATHS[model]) if scoped else queryset)
-        return KeptRows({row.lid: row for row in rows}, {row.pk: row for row in rows})
-
-    key = (model._meta.label, tuple(sorted(c.pk for c in centers)) if scoped else None)
-    return cached("catalogue_rows", key, read)
 
 
 def get_by_lid(model, *, lid: str, centers: Collection[Center] | None = None):

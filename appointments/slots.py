@@ -39,7 +39,7 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
-from appointments.catalogue import cached
+from appointments.catalogue import cached, catalogue_rows
 from appointments.models import (
     ACTIVE_STATUSES,
     Absence,
@@ -339,9 +339,7 @@ def _load_offers(
     """The candidate (resource, activity) pairs, with durations, steps and prices, in one or two queries."""
     if online and activity is not None and not activity.web_enabled:
         return []
-    offered = ResourceActivity.objects.select_related("resource__location__center")
-    # One activity is known already; several are read with their pairs.
-    offered = offered.filter(activity=activity) if activity is not None else offered.select_related("activity")
+    offered = ResourceActivity.objects.all() if activity is None else ResourceActivity.objects.filter(activity=activity)
     if online:
         offered = offered.filter(resource__web_enabled=True, resource__location__center__web_enabled=True)
         if activity is None:
@@ -367,18 +365,27 @@ def _load_offers(
         offered = offered.filter(resource__location=location)
     if centers is not None:
         offered = offered.filter(resource__location__center__in=list(centers))
+    # The pairs are read as plain values; their doctors and activities are the catalogue's kept rows, made
+    # once per version for every activity (at 3,000 doctors, making them for each activity's catalogue
+    # took most of its first read).
+    resources = catalogue_rows(Resource, None).by_pk
+    activities = catalogue_rows(Activity, None).by_pk
     offers = []
-    for row in offered.order_by("resource__lid", "activity_id"):
-        row_activity = activity or row.activity
-        duration = (row.duration or row_activity.duration) * 60
-        prices = (insurance_prices.get(row.activity_id), row.price, row_activity.price)
+    pairs = offered.order_by("resource__lid", "activity_id")
+    pairs = pairs.values_list("resource_id", "activity_id", "duration", "price")
+    for resource_id, activity_id, own_duration, own_price in pairs:
+        resource, row_activity = resources.get(resource_id), activity or activities.get(activity_id)
+        if resource is None or row_activity is None:  # created since the kept rows' version: the next one has it
+            continue
+        duration = (own_duration or row_activity.duration) * 60
+        prices = (insurance_prices.get(activity_id), own_price, row_activity.price)
         offers.append(
             _Offer(
-                resource=row.resource,
+                resource=resource,
                 activity=row_activity,
-                zone=row.resource.location.center.zone,
+                zone=resource.location.center.zone,
                 duration=duration,
-                step=(row.resource.availabilities_step * 60) if row.resource.availabilities_step else duration,
+                step=(resource.availabilities_step * 60) if resource.availabilities_step else duration,
                 price=next((p for p in prices if p is not None), None),
             )
         )

@@ -11,7 +11,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from appointments import catalogue
-from appointments.catalogue import current_version
+from appointments.catalogue import catalogue_rows, current_version
 from appointments.models import (
     Absence,
     Activity,
@@ -22,7 +22,7 @@ from appointments.models import (
     ResourceActivity,
     Weekday,
 )
-from appointments.selectors import catalogue_rows, get_by_lid, key_entities
+from appointments.selectors import get_by_lid, key_entities
 from appointments.slots import find_slots
 from centers.models import Center, Location
 from core.errors import DomainError

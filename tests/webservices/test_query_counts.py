@@ -108,7 +108,7 @@ def call(client, secret: str, method: str, params: dict | None = None, *, write:
 LIST_BOUNDS = {
     "GetCenters": {"cold": 5, "warm": 5},
     "KeyEntities": {"cold": 9, "warm": 5},  # warm: GetCenters's, with the version instead of the centers
-    "searchAvailabilities": {"cold": 9, "warm": 6},
+    "searchAvailabilities": {"cold": 10, "warm": 6},
     "getAppointments": {"cold": 7, "warm": 7},
     "SearchAppointments": {"cold": 5, "warm": 5},
     "getTestResultsList": {"cold": 7, "warm": 7},

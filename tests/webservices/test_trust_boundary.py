@@ -375,8 +375,9 @@ def test_a_band_that_no_rule_can_fill_is_answered_without_walking_the_days(two_c
     from appointments.slots import find_slots
 
     start = timezone.localdate()
-    # The activity, the catalogue version, the offers and the rules; no day is walked.
-    with django_assert_max_num_queries(4):
+    # The activity, the catalogue version, the kept doctors and activities, the offers and the rules; no
+    # day is walked.
+    with django_assert_max_num_queries(6):
         found = find_slots(
             activity=Activity.objects.get(lid="V1"),
             start_day=start,

@@ -128,16 +128,16 @@ def search_availabilities(call: Call) -> Answer:
     )
     return Answer(
         [
-            {
+            {  # in the order of `fields` below: the records are sent as they are
                 "RESOURCE_LID": slot.resource.lid,
                 "ACTIVITY_LID": slot.activity.lid,
                 "INSURANCE_LID": slot.insurance.lid if slot.insurance else None,
-                "LOCATION_LID": slot.location.lid,
                 "AVA_DATE": fmt_date(slot.start.date()),
                 "AVA_START_TIME": fmt_time(slot.start),
-                "AVA_END_TIME": fmt_time(slot.end),
                 "AVAILABILITY_LID": slot.lid,
+                "AVA_END_TIME": fmt_time(slot.end),
                 "ACTIVITY_PRICE": fmt_price(slot.price),
+                "LOCATION_LID": slot.location.lid,
             }
             for slot in slots
         ]
