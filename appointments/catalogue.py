@@ -12,21 +12,12 @@ Nothing is shared between processes and nothing expires by time.
 A webservice call reads the version once (`one_version`): every answer it takes from what is kept is
 of that one version, and the call pays one read for all of them.
 
-What is kept is many long-lived objects (at 3,000 doctors about 220,000: offers, rules, doctors), and
-Python's cyclic garbage collector walks every one of them in each full collection: 110 ms each, a few
-times a minute under load, the slowest requests of a hospital group. So once new answers are kept,
-the next call at least a second later collects the garbage there is and then freezes what remains
-(`gc.freeze`): the collector leaves frozen objects alone, and the kept answers, which hold no
-reference cycles, are freed by reference counting when a new version replaces them.
-
 A version is never given twice (migration 0008), so an answer computed inside a transaction that
 later rolls back is kept under a version no other call will ever read. An answer computed while a
 change commits may be newer than its version, never older.
 """
 
-import gc
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Hashable, Iterator
 from contextlib import contextmanager
@@ -44,12 +35,6 @@ MAX_KEYS = 256
 
 _kept: dict[str, OrderedDict] = {}
 _lock = threading.Lock()  # threaded servers (development, tests) share the process's answers
-
-# At most one collection and freeze a second, and only after new answers were kept: an unchanged
-# catalogue costs nothing, and a catalogue read cold in many calls (the first minutes after a change)
-# is frozen by the first call a second after its last new answer.
-SETTLE_AFTER = 1.0  # seconds
-_settling = {"pending": False, "last": float("-inf")}
 
 
 _call_versions: ContextVar[dict | None] = ContextVar("catalogue_call_versions", default=None)
@@ -111,7 +96,6 @@ def cached(kind: str, key: Hashable, compute: Callable[[], Any], *, version: int
         version = current_version()
     if version is None:
         return compute()
-    settle()
     full_key = (connection.alias, connection.settings_dict["NAME"], key)
     with _lock:
         kept = _kept.setdefault(kind, OrderedDict())
@@ -126,31 +110,13 @@ def cached(kind: str, key: Hashable, compute: Callable[[], Any], *, version: int
         kept.move_to_end(full_key)
         while len(kept) > MAX_KEYS:
             kept.popitem(last=False)
-        _settling["pending"] = True
     return value
 
 
-def settle(*, now: float | None = None) -> bool:
-    """Collects the garbage there is and freezes the rest out of the collector's way, if new answers
-    were kept since the last time and that was SETTLE_AFTER seconds ago or more. Garbage is collected
-    first, so what is frozen was alive: only objects of the current call that later die in a cycle stay
-    frozen for good, one call's worth each time. True if it did."""
-    now = time.monotonic() if now is None else now
-    with _lock:
-        if not _settling["pending"] or now - _settling["last"] < SETTLE_AFTER:
-            return False
-        _settling["pending"], _settling["last"] = False, now
-    gc.collect()
-    gc.freeze()
-    return True
-
-
 def forget() -> None:
-    """Drops every kept answer of this process, and when it last settled (tests that compare a cold call
-    with a warm one)."""
+    """Drops every kept answer of this process (tests that compare a cold call with a warm one)."""
     with _lock:
         _kept.clear()
-        _settling.update(pending=False, last=float("-inf"))
 
 
 # Where each kind of row meets its center (a client's scope).

@@ -4,8 +4,6 @@ with a booking; a rolled-back version is never given again; and the answers kept
 (KeyEntities, the slot engine's offers and rules) follow a change on the very next call."""
 
 import datetime as dt
-import gc
-import time
 from decimal import Decimal
 
 import pytest
@@ -214,47 +212,3 @@ def test_a_call_reads_the_version_once_and_a_process_outside_calls_each_time(dja
     with django_assert_num_queries(2):
         assert current_version() != first
         current_version()
-
-
-def test_new_answers_are_frozen_a_second_after_and_only_then():
-    hospital()
-    start = time.monotonic()
-    catalogue_rows(Activity, None)
-    assert catalogue.settle(now=start + 100)  # new answers: collected and frozen
-    assert not catalogue.settle(now=start + 200)  # nothing new since
-    Activity.objects.update(price=Decimal("1.00"))
-    catalogue_rows(Activity, None)
-    assert not catalogue.settle(now=start + 100.5)  # new, but less than SETTLE_AFTER after the last
-    assert catalogue.settle(now=start + 101)
-
-
-def test_kept_answers_of_replaced_versions_are_freed_not_frozen_for_good(monkeypatch):
-    """Frozen objects are left alone by the cyclic collector: kept answers must be freed by reference
-    counting when a new version replaces them (no reference cycles), or every catalogue change would
-    keep the last version's answers in memory for ever."""
-    monkeypatch.setattr(catalogue, "SETTLE_AFTER", 0.0)
-    center, _resource, activity, _insurance = hospital()
-    for n in range(30):
-        doctor = ResourceFactory(lid=f"X{n}", location=Location.objects.get(lid="MAD-1"))
-        ResourceActivityFactory(resource=doctor, activity=activity)
-        for weekday in Weekday.values:
-            AvailabilityRuleFactory(resource=doctor, weekday=weekday, start_time=dt.time(8), end_time=dt.time(20))
-    day = timezone.localdate(timezone=center.zone) + dt.timedelta(days=3)
-
-    def read_everything():
-        assert find_slots(activity=activity, start_day=day, end_day=day, limit=5)
-        assert key_entities(centers=None)
-        catalogue.settle()
-
-    gc.collect()
-    catalogue.settle()  # pending or not, freeze the rest of the process first
-    gc.freeze()
-    before = gc.get_freeze_count()
-    read_everything()
-    one_version = gc.get_freeze_count() - before
-    assert one_version > 1000  # the kept answers are frozen
-    for n in range(5):
-        Activity.objects.update(price=Decimal(n))
-        read_everything()
-
-    assert gc.get_freeze_count() - before < 2 * one_version
