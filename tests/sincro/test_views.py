@@ -261,7 +261,9 @@ def test_availabilities_end_where_reservations_end_when_the_hospital_sets_a_hori
     today = timezone.localdate()
     settings.HIS_SINCRO_DAYS_AHEAD = 10
     Worker().run(once=True)
-    last = today + dt.timedelta(days=9)
+    # The views count the horizon from the database's date, which is UTC's (CURRENT_DATE, date('now')):
+    # in the first hours of a day east of UTC it is still yesterday there, and the horizon a day shorter.
+    last = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=9)
 
     intervals = agent.rows("SELECT AVAILABILITY_LID, R_START_DAY, R_END_DAY FROM TT_AVAILABILITIES")
     assert intervals
